@@ -1,0 +1,202 @@
+"""Phase 4 and Phase 5 on one backbone: a mean-scale hyperprior over a Haar-wavelet latent.
+
+y = g_a(x) is split by one Haar DWT into LL, LH, HL, HH. Bands are coded LL first; the high
+bands are conditioned on the decoded LL (LL context encoder -> frequency attention fusion ->
+channel gate). Inside a band, Phase 5 codes checkerboard groups (every position of a group in
+every channel in one call) and Phase 4 codes positions one at a time in raster order.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._compat import compressai  # noqa: F401
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.models.google import get_scale_table
+
+from ..nn.attention import ChannelGate, FrequencyAttentionFusion
+from ..nn.context import (
+    CheckerboardContext,
+    EnhancedContextNetwork,
+    MultiResolutionContextBuilder,
+    RasterMaskedConv2d,
+)
+from ..nn.dwt import haar_dwt, haar_idwt
+from ..results import BANDS
+from . import phase4, phase5
+from .backbone import AdaptiveQuant, analysis, hyper_analysis, hyper_synthesis, synthesis
+from .coding import SymbolTables
+from .config import ModelConfig
+from .steps import StepRecorder
+from .symbols_io import SymbolDecoder, SymbolEncoder
+
+#: Image sides are padded to a multiple of this: y is 1/16, the bands 1/32 and z 1/64.
+PAD_MULTIPLE = 64
+
+
+def ste_round(x: torch.Tensor) -> torch.Tensor:
+    """Round in the forward pass, identity gradient in the backward pass."""
+    return (torch.round(x) - x).detach() + x
+
+
+def _context_net(cfg: ModelConfig) -> nn.Module:
+    M, hidden = cfg.M, cfg.context_hidden
+    if cfg.context == "raster":
+        return RasterMaskedConv2d(M, M, 5)
+    if cfg.context == "off":
+        return CheckerboardContext(M, M)
+    return EnhancedContextNetwork(M, M, hidden, lightweight=cfg.context == "light")
+
+
+class WaveletCodecModel(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        N, M = cfg.N, cfg.M
+        self.g_a = analysis(N, M, cfg.simple_weconv)
+        self.g_s = synthesis(N, M, cfg.simple_weconv)
+        self.h_a = hyper_analysis(N, M)
+        self.h_s = hyper_synthesis(N, M)
+        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.gaussian_conditional = GaussianConditional(None)
+        self.adaptive_quant = AdaptiveQuant(cfg.lambdas, M, cfg.adaptive_quant)
+
+        self.ll_encoder = nn.Sequential(
+            nn.Conv2d(M, M, 3, padding=1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(M, M, 3, padding=1)
+        )
+        self.freq_fusion = nn.ModuleList(FrequencyAttentionFusion(M, cfg.attention_heads) for _ in BANDS[1:])
+        self.channel_gate = nn.ModuleList(ChannelGate(M) for _ in BANDS)
+        self.enhanced_context = nn.ModuleList(_context_net(cfg) for _ in BANDS)
+        self.multi_res_builder = (
+            nn.ModuleList(MultiResolutionContextBuilder(M, M, cfg.context_hidden) for _ in BANDS)
+            if cfg.multi_res and cfg.phase == 5
+            else None
+        )
+        self.param_net = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv2d(2 * M, 2 * M, 1), nn.LeakyReLU(0.1, inplace=True),
+                nn.Conv2d(2 * M, 2 * M, 1), nn.LeakyReLU(0.1, inplace=True),
+                nn.Conv2d(2 * M, 2 * M, 1),
+            )
+            for _ in BANDS
+        )
+        self._tables: SymbolTables | None = None
+
+    # ----- pieces shared by training, encoding and decoding -------------------------------
+    def band_features(self, b: int, hyper: torch.Tensor, ll_feat: torch.Tensor | None) -> torch.Tensor:
+        M = self.cfg.M
+        f = hyper[:, b * M : (b + 1) * M]
+        if b > 0:
+            f = self.freq_fusion[b - 1](f, ll_feat)
+        if b == 0 or not self.cfg.skip_s3_for_hf:
+            f = self.channel_gate[b](f)
+        return f
+
+    def context(self, b: int, masked: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        ctx = self.enhanced_context[b](masked, mask)
+        if self.multi_res_builder is not None:
+            ctx = ctx + self.multi_res_builder[b](masked, mask)
+        return ctx
+
+    def params(self, b: int, feats: torch.Tensor, ctx: torch.Tensor):
+        """(scale, mean) in the latent's own domain (before the gain)."""
+        return self.param_net[b](torch.cat((feats, ctx), dim=1)).chunk(2, dim=1)
+
+    # ----- training ----------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, lam: float) -> dict:
+        y = self.g_a(x)
+        z = self.h_a(y)
+        z_hat, z_lik = self.entropy_bottleneck(z)
+        hyper = self.h_s(z_hat)
+        gains = self.adaptive_quant(lam)
+        bands = haar_dwt(y)
+        bands_hat, liks = [], []
+        ll_feat = None
+        for b, yb in enumerate(bands):
+            feats = self.band_features(b, hyper, ll_feat)
+            g = gains[b].view(1, -1, 1, 1)
+            if self.cfg.phase == 4:
+                yhat_b, scale, mean = phase4.train_band(self, b, feats, yb, g)
+            else:
+                yhat_b, scale, mean = phase5.train_band(self, b, feats, yb, g)
+            _, lik = self.gaussian_conditional(yb * g, scale * g, means=mean * g)
+            liks.append(lik)
+            bands_hat.append(yhat_b)
+            if b == 0:
+                ll_feat = self.ll_encoder(yhat_b)
+        x_hat = self.g_s(haar_idwt(*bands_hat))
+        return {"x_hat": x_hat, "likelihoods": {"y": torch.cat([l.flatten(1) for l in liks], 1), "z": z_lik}}
+
+    def aux_loss(self) -> torch.Tensor:
+        return self.entropy_bottleneck.loss()
+
+    # ----- real bitstreams -----------------------------------------------------------------
+    def update(self, force: bool = True) -> None:
+        """Build the quantized CDF tables the rANS coder uses (deterministic from the weights)."""
+        self.gaussian_conditional.update_scale_table(get_scale_table(), force=force)
+        self.entropy_bottleneck.update(force=force)
+        self._tables = SymbolTables(self.gaussian_conditional)
+
+    @property
+    def tables(self) -> SymbolTables:
+        if self._tables is None:
+            self.update()
+        return self._tables
+
+    @torch.no_grad()
+    def compress(self, x: torch.Tensor, lam: float, rec: StepRecorder) -> dict:
+        if x.shape[0] != 1:
+            raise ValueError("compress codes one image at a time")
+        with rec.timed("analysis"):
+            y = self.g_a(x)
+            z = self.h_a(y)
+        with rec.timed("hyper"):
+            z_strings = self.entropy_bottleneck.compress(z)
+        io = SymbolEncoder(self.tables)
+        x_hat = self._code_latent(z_strings[0], tuple(z.shape[-2:]), lam, io, rec, bands=haar_dwt(y))
+        return {"streams": [z_strings[0]] + io.streams, "latent_crc": io.crc.value, "x_hat": x_hat}
+
+    @torch.no_grad()
+    def decompress(self, streams: list[bytes], z_shape, lam: float, rec: StepRecorder) -> dict:
+        io = SymbolDecoder(self.tables, streams[1:])
+        x_hat = self._code_latent(streams[0], tuple(z_shape), lam, io, rec, bands=None)
+        return {"x_hat": x_hat, "latent_crc": io.crc.value}
+
+    def _code_latent(self, z_string, z_shape, lam, io, rec: StepRecorder, bands):
+        before = rec.timings["hyper"]
+        with rec.timed("hyper"):
+            z_hat = self.entropy_bottleneck.decompress([z_string], z_shape)
+            hyper = self.h_s(z_hat)
+            gains = self.adaptive_quant(lam)
+        rec.step("hyper", rec.timings["hyper"] - before, nbytes=len(z_string))
+        bands_hat, ll_feat = [], None
+        for b, name in enumerate(BANDS):
+            with rec.timed("context_net"):
+                feats = self.band_features(b, hyper, ll_feat)
+            g = gains[b].view(1, -1, 1, 1)
+            yb = None if bands is None else bands[b]
+            loop = phase4.code_band if self.cfg.phase == 4 else phase5.code_band
+            yhat_b = loop(self, b, name, feats, yb, g, io, rec)
+            bands_hat.append(yhat_b)
+            if b == 0:
+                with rec.timed("context_net"):
+                    ll_feat = self.ll_encoder(yhat_b)
+        with rec.timed("synthesis"):
+            x_hat = self.g_s(haar_idwt(*bands_hat)).clamp_(0, 1)
+        rec.step("synthesis", rec.timings["synthesis"])
+        return x_hat
+
+    def stream_names(self) -> list[str]:
+        if self.cfg.phase == 4:
+            return ["z"] + list(BANDS)
+        return ["z"] + [f"{b}/g{k}" for b in BANDS for k in range(1, self.cfg.groups + 1)]
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x
+    return F.pad(x, (0, pw, 0, ph), mode="replicate")

@@ -1,0 +1,131 @@
+"""Shipped checkpoints: safetensors files listed in weights/manifest.json.
+
+Checkpoints are loaded with safetensors only (no pickle), since users open files from others.
+The rANS CDF tables are not stored: they are rebuilt deterministically from the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from .errors import WeightsMissingError
+from .models import ModelConfig, WaveletCodecModel
+
+MANIFEST = "manifest.json"
+
+
+def weights_dir() -> Path:
+    """WCS_WEIGHTS_DIR, else the bundle's or the source tree's weights/ folder."""
+    env = os.environ.get("WCS_WEIGHTS_DIR")
+    if env:
+        return Path(env)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "weights"
+    return Path(__file__).resolve().parent.parent / "weights"
+
+
+def read_manifest(directory: Path | None = None) -> dict:
+    path = Path(directory or weights_dir()) / MANIFEST
+    if not path.exists():
+        return {"format": 1, "models": {}}
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise WeightsMissingError(f"{path} is damaged ({exc}); reinstall the weights") from None
+    manifest.setdefault("models", {})
+    return manifest
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_derived(key: str) -> bool:
+    # CompressAI's CDF tables are rebuilt by update(); the EntropyBottleneck's own
+    # parameters (_matrices, _biases, _factors, quantiles) are kept.
+    return key.rsplit(".", 1)[-1] in ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
+
+
+def state_dict_for_export(model: WaveletCodecModel, dtype=torch.float32) -> dict[str, torch.Tensor]:
+    out = {}
+    for k, v in model.state_dict().items():
+        if _is_derived(k):
+            continue
+        v = v.detach().cpu()
+        out[k] = (v.to(dtype) if v.is_floating_point() else v).contiguous()
+    return out
+
+
+def load_state(model: WaveletCodecModel, state: dict[str, torch.Tensor]) -> None:
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items() if not _is_derived(k)}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not _is_derived(k)]
+    if missing or unexpected:
+        raise WeightsMissingError(
+            f"checkpoint does not fit the model: {len(missing)} missing and {len(unexpected)} unexpected tensors"
+        )
+    model.update(force=True)
+
+
+def load_entry(variant: str, directory: Path | None = None) -> tuple[dict, Path]:
+    directory = Path(directory or weights_dir())
+    entry = read_manifest(directory)["models"].get(variant)
+    if entry is None:
+        raise WeightsMissingError(
+            f"no weights installed for variant {variant!r} (looked in {directory / MANIFEST}); "
+            "train them with `python -m core train` or install the shipped weights"
+        )
+    path = directory / entry["file"]
+    if not path.exists():
+        raise WeightsMissingError(f"weights file {path} for {variant!r} is missing; reinstall the weights")
+    return entry, path
+
+
+def load_model(variant: str, directory: Path | None = None, device="cpu", verify: bool = True):
+    """(model, manifest entry) for a shipped variant, on ``device``, ready to code."""
+    from safetensors.torch import load_file
+
+    entry, path = load_entry(variant, directory)
+    if verify and file_sha256(path) != entry["sha256"]:
+        raise WeightsMissingError(f"{path.name} does not match its sha256 in the manifest; reinstall the weights")
+    model = WaveletCodecModel(ModelConfig.from_dict(entry["config"]))
+    load_state(model, load_file(str(path)))
+    return model.to(device).eval(), entry
+
+
+def install_weights(model: WaveletCodecModel, variant: str, directory: Path, model_id: str,
+                    info: dict | None = None, dtype=torch.float32) -> dict:
+    """Write ``model`` as ``<variant>.safetensors`` and record it in the manifest (atomically)."""
+    from safetensors.torch import save_file
+
+    from .images import write_atomic
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{variant}.safetensors"
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(state_dict_for_export(model, dtype), str(tmp), metadata={"model_id": model_id, "variant": variant})
+    tmp.replace(path)
+    entry = {
+        "file": path.name,
+        "model_id": model_id,
+        "sha256": file_sha256(path),
+        "config": model.cfg.to_dict(),
+        "dtype": str(dtype).replace("torch.", ""),
+        **(info or {}),
+    }
+    manifest = read_manifest(directory)
+    manifest["models"][variant] = entry
+    write_atomic(directory / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), overwrite=True)
+    return entry

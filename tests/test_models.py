@@ -1,0 +1,92 @@
+import math
+
+import pytest
+import torch
+
+from core.models import LAMBDAS, VARIANTS, WaveletCodecModel, variant_config, variant_for
+from core.models import phase4, phase5
+from core.nn import group_index_map
+
+
+def tiny(variant, **kw):
+    torch.manual_seed(0)
+    return WaveletCodecModel(variant_config(variant, N=16, M=16, **kw)).eval()
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_training_forward_gives_reconstruction_and_likelihoods(variant):
+    model = tiny(variant).train()
+    x = torch.rand(2, 3, 64, 128)
+    out = model(x, 0.013)
+    assert out["x_hat"].shape == x.shape
+    y_lik, z_lik = out["likelihoods"]["y"], out["likelihoods"]["z"]
+    assert y_lik.shape == (2, 16 * 4 * 2 * 4) and ((y_lik > 0) & (y_lik <= 1)).all()
+    assert z_lik.shape == (2, 16, 1, 2)
+    bpp = sum(-l.log2().sum() for l in (y_lik, z_lik)) / (2 * 64 * 128)
+    loss = bpp + 0.013 * 255**2 * torch.mean((out["x_hat"] - x) ** 2)
+    loss.backward()
+    assert model.g_a[0].weight.grad.abs().sum() > 0
+    assert model.adaptive_quant.log_gain.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4])
+def test_phase5_group_parameters_depend_only_on_earlier_groups(groups):
+    model = tiny("phase5", groups=groups)
+    torch.manual_seed(1)
+    feats = torch.randn(1, 16, 6, 8)
+    yb = torch.randn(1, 16, 6, 8)
+    g = torch.ones(1, 16, 1, 1)
+    gmap = torch.from_numpy(group_index_map(groups, 6, 8))
+    _, scale, mean = phase5.train_band(model, 0, feats, yb, g)
+    for k in range(1, groups + 1):
+        changed = yb.clone()
+        changed[..., gmap == k] += 3.0
+        _, s2, m2 = phase5.train_band(model, 0, feats, changed, g)
+        upto = gmap <= k  # groups up to k (k's own params must not see its own values)
+        assert torch.equal(s2[..., upto], scale[..., upto]) and torch.equal(m2[..., upto], mean[..., upto])
+        if k < groups:  # later groups do see it
+            assert not torch.allclose(m2[..., gmap > k], mean[..., gmap > k])
+
+
+def test_phase4_parameters_depend_only_on_earlier_raster_positions():
+    model = tiny("phase4")
+    torch.manual_seed(2)
+    feats = torch.randn(1, 16, 5, 6)
+    yb = torch.randn(1, 16, 5, 6)
+    g = torch.ones(1, 16, 1, 1)
+    _, scale, mean = phase4.train_band(model, 0, feats, yb, g)
+    i, j = 2, 3
+    changed = yb.clone()
+    changed[..., i, j] += 4.0
+    _, s2, m2 = phase4.train_band(model, 0, feats, changed, g)
+    order = torch.arange(30).view(5, 6)
+    before = order <= i * 6 + j
+    assert torch.equal(m2[..., before], mean[..., before]) and torch.equal(s2[..., before], scale[..., before])
+    assert not torch.allclose(m2[..., i, j + 1], mean[..., i, j + 1])
+
+
+def test_adaptive_quant_interpolates_between_trained_lambdas():
+    model = tiny("phase5")
+    aq = model.adaptive_quant
+    with torch.no_grad():
+        aq.log_gain.copy_(torch.arange(6, dtype=torch.float32).view(6, 1, 1).expand_as(aq.log_gain))
+    for i, lam in enumerate(LAMBDAS):
+        assert torch.allclose(aq(lam), torch.full((4, 16), math.exp(i)))
+    mid = math.sqrt(LAMBDAS[2] * LAMBDAS[3])  # geometric midpoint -> halfway in log gain
+    assert torch.allclose(aq(mid), torch.full((4, 16), math.exp(2.5)), rtol=1e-5)
+    with pytest.raises(ValueError, match="outside"):
+        aq(0.1)
+
+
+def test_variant_lookup():
+    assert variant_for(4, "standard") == "phase5"
+    assert variant_for(4, "light") == "phase5-light"
+    assert variant_for(2, "standard") == "phase5-2g"
+    assert variant_for(4, "off") == "phase5-cb"
+    assert variant_for(1, "off", phase4=True) == "phase4"
+    with pytest.raises(ValueError, match="no named variant"):
+        variant_for(1, "light")
+    cfg = variant_config("phase5")
+    assert (cfg.groups, cfg.context, cfg.multi_res) == (4, "standard", True)
+    with pytest.raises(ValueError, match="unknown variant"):
+        variant_config("phase6")
