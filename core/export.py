@@ -1,0 +1,66 @@
+"""`python -m core export CKPT --variant NAME`: a training checkpoint -> a shipped checkpoint.
+
+Drops the optimizer, stores the weights as safetensors (fp32, or fp16 with --fp16), and
+records the variant in weights/manifest.json with its sha256 and how it was trained. The
+rANS tables are rebuilt from the weights at load time, so they are always up to date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from .models import ModelConfig, VARIANTS, WaveletCodecModel
+from .train import load_checkpoint
+from .weights import install_weights, load_state, read_manifest, weights_dir
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m core export", description=__doc__.splitlines()[0])
+    p.add_argument("checkpoint")
+    p.add_argument("--variant", required=True, choices=list(VARIANTS))
+    p.add_argument("--out", default=None, help="weights folder (default: the project's weights/)")
+    p.add_argument("--fp16", action="store_true", help="store half precision (half the size)")
+    p.add_argument("--model-id", help="id written into every bitstream (default: wcs-VARIANT-sSTEP)")
+    p.add_argument("--data", default="shared/data/train (6,161 crops, 256x256)")
+    a = p.parse_args(argv)
+
+    ckpt = load_checkpoint(a.checkpoint)
+    cfg = ModelConfig.from_dict(ckpt["config"])
+    model = WaveletCodecModel(cfg)
+    model.load_state_dict(ckpt["model"])
+    dtype = torch.float16 if a.fp16 else torch.float32
+    if a.fp16:  # what ships is what gets coded: round-trip the weights through fp16 first
+        load_state(model, {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()})
+    args = ckpt.get("args", {})
+    info = {
+        "variant": a.variant,
+        "lambdas": list(cfg.lambdas),
+        "training": {
+            "data": a.data,
+            "iterations": ckpt["step"],
+            "batch_size": args.get("batch_size"),
+            "patch_size": args.get("patch_size"),
+            "lr": args.get("lr"),
+            "pretrain": args.get("pretrain"),
+            "freeze_except": args.get("freeze_except"),
+            "wall_hours": round(ckpt.get("wall_seconds", 0.0) / 3600, 2),
+            "device": ckpt.get("device", "cpu"),
+        },
+    }
+    out = Path(a.out) if a.out else weights_dir()
+    previous = read_manifest(out)["models"].get(a.variant, {})
+    if "kodak" in previous:
+        info["kodak_previous"] = previous["kodak"]
+    model_id = a.model_id or f"wcs-{a.variant}-s{ckpt['step']}"
+    entry = install_weights(model, a.variant, out, model_id, info, dtype)
+    size = (out / entry["file"]).stat().st_size
+    print(f"{a.variant}: {out / entry['file']} ({size / 1e6:.1f} MB, sha256 {entry['sha256'][:16]}…), model id {model_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

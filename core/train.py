@@ -1,0 +1,292 @@
+"""Training: `python -m core train ...` (the seed's train_phase5 flags, plus what a real run needs).
+
+Variable-rate training: each step draws one of the --lambda values, and the adaptive
+quantization gains for that lambda are what the model learns to use. Loss = bpp + lambda *
+255^2 * MSE (or lambda * (1 - MS-SSIM) with --metric ms-ssim), plus CompressAI's auxiliary loss
+for the hyperprior's quantiles. Checkpoints are written every --checkpoint-minutes and on
+SIGTERM, with torch.save, and read back with weights_only=True.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from .models import LAMBDAS, ModelConfig, WaveletCodecModel, variant_config
+
+IMAGE_EXT = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".tif", ".tiff"}
+
+
+class ImageFolder(Dataset):
+    """Every image under a folder, as random patch-size crops with random flips."""
+
+    def __init__(self, root: str, patch: int, train: bool = True):
+        self.files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_EXT)
+        if not self.files:
+            raise SystemExit(f"error: no images found under {root}")
+        self.patch = patch
+        self.train = train
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        img = np.asarray(Image.open(self.files[i]).convert("RGB"))
+        x = torch.from_numpy(img.copy()).permute(2, 0, 1).float().div_(255)
+        p = self.patch
+        h, w = x.shape[-2:]
+        if h < p or w < p:
+            x = F.pad(x[None], (0, max(0, p - w), 0, max(0, p - h)), mode="replicate")[0]
+            h, w = x.shape[-2:]
+        if self.train:
+            t, l = random.randint(0, h - p), random.randint(0, w - p)
+            x = x[:, t : t + p, l : l + p]
+            if random.random() < 0.5:
+                x = x.flip(-1)
+        else:
+            t, l = (h - p) // 2, (w - p) // 2
+            x = x[:, t : t + p, l : l + p]
+        return x
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m core train", description="Train a Phase 4/5 model")
+    p.add_argument("--train_dataset", required=True)
+    p.add_argument("--test_dataset")
+    p.add_argument("--lambda", dest="lambdas", type=float, nargs="+", default=list(LAMBDAS),
+                   help="one value, or several for variable-rate training (default: the six seed lambdas)")
+    p.add_argument("--variant", help="start from a named variant's settings (phase5, phase5-light, ..., phase4)")
+    p.add_argument("--N", type=int, default=96)
+    p.add_argument("--M", type=int, default=128)
+    p.add_argument("--use_simple_weconv", action="store_true")
+    p.add_argument("--use_adaptive_quant", action="store_true")
+    p.add_argument("--attention_heads", type=int, default=4)
+    p.add_argument("--num_checkerboard_groups", type=int, choices=[1, 2, 4], default=4)
+    p.add_argument("--use_enhanced_context", action="store_true")
+    p.add_argument("--lightweight_context", action="store_true")
+    p.add_argument("--no_multi_res", action="store_true", help="drop the MultiResolutionContextBuilder")
+    p.add_argument("--raster_context", action="store_true", help="Phase 4: serial raster context")
+    p.add_argument("--skip_s3_for_hf", action="store_true")
+    p.add_argument("--metric", choices=["mse", "ms-ssim"], default="mse")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--patch-size", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=0, help="stop after this many epochs (0: use --iterations)")
+    p.add_argument("--iterations", type=int, default=100_000)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--aux-lr", type=float, default=1e-3)
+    p.add_argument("--lr_warmup", type=int, default=500, help="linear warm-up steps")
+    p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
+    p.add_argument("--save_path", default="runs/phase5")
+    p.add_argument("--pretrain", help="initialise from this checkpoint (mismatched modules are skipped)")
+    p.add_argument("--freeze_except", nargs="+", help="train only these top-level modules, e.g. enhanced_context")
+    p.add_argument("--resume", action="store_true", help="continue from SAVE_PATH/last.pt")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--num-workers", type=int, default=2)
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--val-every", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=0)
+    return p
+
+
+def config_from_args(a) -> ModelConfig:
+    if a.variant:
+        return variant_config(a.variant, N=a.N, M=a.M, simple_weconv=a.use_simple_weconv,
+                              attention_heads=a.attention_heads, skip_s3_for_hf=a.skip_s3_for_hf,
+                              adaptive_quant=a.use_adaptive_quant, lambdas=tuple(sorted(a.lambdas)))
+    if a.raster_context:
+        context = "raster"
+    elif not a.use_enhanced_context:
+        context = "off"
+    else:
+        context = "light" if a.lightweight_context else "standard"
+    return ModelConfig(N=a.N, M=a.M, groups=a.num_checkerboard_groups, context=context,
+                       multi_res=not a.no_multi_res and context != "raster",
+                       simple_weconv=a.use_simple_weconv, adaptive_quant=a.use_adaptive_quant,
+                       attention_heads=a.attention_heads, skip_s3_for_hf=a.skip_s3_for_hf,
+                       lambdas=tuple(sorted(a.lambdas)) if len(a.lambdas) > 1 else tuple(LAMBDAS))
+
+
+def rd_loss(out, x, lam: float, metric: str):
+    n, _, h, w = x.shape
+    bpp = sum(-torch.log2(l).sum() for l in out["likelihoods"].values()) / (n * h * w)
+    mse = F.mse_loss(out["x_hat"].clamp(0, 1), x)
+    if metric == "mse":
+        dist = lam * 255**2 * mse
+    else:
+        from pytorch_msssim import ms_ssim
+
+        dist = lam * (1 - ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0))
+    return bpp + dist, bpp, mse
+
+
+def load_checkpoint(path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _save(path: Path, payload: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    if distributed:  # launched by torchrun: one process per GPU
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank = torch.distributed.get_rank()
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            a.device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    random.seed(a.seed + rank)
+    torch.manual_seed(a.seed + rank)
+    device = torch.device(a.device)
+    save = Path(a.save_path)
+    save.mkdir(parents=True, exist_ok=True)
+
+    cfg = config_from_args(a)
+    state = None
+    if a.resume and (save / "last.pt").exists():
+        state = load_checkpoint(save / "last.pt")
+        cfg = ModelConfig.from_dict(state["config"])
+    model = WaveletCodecModel(cfg).to(device).to(memory_format=torch.channels_last)
+    if a.pretrain and state is None:
+        src = load_checkpoint(a.pretrain)["model"]
+        own = model.state_dict()
+        usable = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(usable, strict=False)
+        if rank == 0:
+            print(f"pretrain: loaded {len(usable)}/{len(own)} tensors from {a.pretrain}")
+    if a.freeze_except:
+        for name, p in model.named_parameters():
+            # The hyperprior's quantiles follow the aux loss, whatever else is frozen.
+            p.requires_grad = name.split(".")[0] in a.freeze_except or name.endswith(".quantiles")
+
+    main_params = [p for n, p in model.named_parameters() if not n.endswith(".quantiles") and p.requires_grad]
+    aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
+    opt = torch.optim.Adam(main_params, lr=a.lr)
+    aux_opt = torch.optim.Adam(aux_params, lr=a.aux_lr)
+    step, wall = 0, 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        aux_opt.load_state_dict(state["aux_optimizer"])
+        step, wall = state["step"], state.get("wall_seconds", 0.0)
+        if rank == 0:
+            print(f"resumed from {save / 'last.pt'} at step {step}")
+    net = model
+    if distributed:
+        net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+
+    data = ImageFolder(a.train_dataset, a.patch_size)
+    sampler = torch.utils.data.DistributedSampler(data) if distributed else None
+    loader = DataLoader(data, batch_size=a.batch_size, shuffle=sampler is None, sampler=sampler,
+                        num_workers=a.num_workers, drop_last=True, persistent_workers=a.num_workers > 0)
+    total = a.epochs * len(loader) if a.epochs else a.iterations
+
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+
+    def checkpoint(name="last.pt"):
+        if rank != 0:
+            return
+        _save(save / name, {
+            "model": model.state_dict(), "optimizer": opt.state_dict(), "aux_optimizer": aux_opt.state_dict(),
+            "step": step, "wall_seconds": wall, "config": cfg.to_dict(),
+            "args": {k: v for k, v in vars(a).items() if isinstance(v, (int, float, str, bool, list, type(None)))},
+            "device": str(device),
+        })
+
+    log = open(save / "log.jsonl", "a") if rank == 0 else None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=step, disable=rank != 0, dynamic_ncols=True, mininterval=5)
+    last_ckpt = time.time()
+    t_start = time.time() - wall
+    epoch = 0
+    model.train()
+    while step < total and not stop["now"]:
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        for x in loader:
+            x = x.to(device, non_blocking=True).to(memory_format=torch.channels_last)
+            lam = random.choice(cfg.lambdas if len(a.lambdas) > 1 else a.lambdas)
+            for g in opt.param_groups:
+                g["lr"] = a.lr * min(1.0, (step + 1) / max(1, a.lr_warmup))
+            out = net(x, lam)
+            loss, bpp, mse = rd_loss(out, x, lam, a.metric)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if a.clip > 0:
+                torch.nn.utils.clip_grad_norm_(main_params, a.clip)
+            opt.step()
+            aux = model.aux_loss()
+            aux_opt.zero_grad(set_to_none=True)
+            aux.backward()
+            aux_opt.step()
+            step += 1
+            wall = time.time() - t_start
+            psnr = -10 * math.log10(max(mse.item(), 1e-10))
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", bpp=f"{bpp.item():.3f}", psnr=f"{psnr:.2f}", lam=lam)
+            if log and step % 50 == 0:
+                log.write(json.dumps({"step": step, "wall": round(wall, 1), "lambda": lam, "loss": loss.item(),
+                                      "bpp_est": bpp.item(), "psnr": psnr, "aux": aux.item()}) + "\n")
+                log.flush()
+            if a.test_dataset and step % a.val_every == 0 and rank == 0:
+                val = validate(model, a.test_dataset, cfg, device)
+                log.write(json.dumps({"step": step, "val": val}) + "\n")
+                log.flush()
+                model.train()
+            if time.time() - last_ckpt > a.checkpoint_minutes * 60:
+                checkpoint()
+                last_ckpt = time.time()
+            if step >= total or stop["now"]:
+                break
+        epoch += 1
+    checkpoint()
+    bar.close()
+    if rank == 0:
+        print(f"stopped at step {step} after {wall / 60:.1f} min; checkpoint {save / 'last.pt'}")
+    if distributed:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+@torch.no_grad()
+def validate(model, folder, cfg, device) -> dict:
+    """Estimated bpp (from likelihoods, for monitoring only) and PSNR at each lambda."""
+    model.eval()
+    data = ImageFolder(folder, 256, train=False)
+    out = {}
+    for lam in cfg.lambdas:
+        bpps, psnrs = [], []
+        for i in range(len(data)):
+            x = data[i][None].to(device)
+            o = model(x, lam)
+            _, bpp, mse = rd_loss(o, x, lam, "mse")
+            bpps.append(bpp.item())
+            psnrs.append(-10 * math.log10(max(mse.item(), 1e-10)))
+        out[str(lam)] = {"bpp_est": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))}
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

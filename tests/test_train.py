@@ -1,0 +1,73 @@
+"""Training -> checkpoint -> resume -> export -> load -> real-bitstream eval, on a tiny model."""
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from core import eval as wcs_eval
+from core import export, train
+from core.codec import _load_cached, load_codec
+
+from .helpers import sample_crop
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for i in range(3):
+        Image.fromarray(sample_crop(80, 96, top=40 * i, left=60 * i)).save(d / f"{i}.png")
+    return d
+
+
+def test_train_resume_export_eval(folder, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    common = ["--train_dataset", str(folder), "--variant", "phase5-2g", "--use_adaptive_quant",
+              "--N", "8", "--M", "16", "--batch-size", "2", "--patch-size", "64", "--save_path", str(run),
+              "--num-workers", "0", "--lr_warmup", "1"]
+    assert train.main(common + ["--iterations", "2", "--test_dataset", str(folder), "--val-every", "2"]) == 0
+    ckpt = train.load_checkpoint(run / "last.pt")  # weights_only=True: no pickled code
+    assert ckpt["step"] == 2 and ckpt["config"]["groups"] == 2
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert any("val" in row for row in log)
+
+    before = {k: v.clone() for k, v in ckpt["model"].items()}
+    assert train.main(common + ["--iterations", "3", "--resume"]) == 0
+    resumed = train.load_checkpoint(run / "last.pt")
+    assert resumed["step"] == 3
+    assert any(not torch.equal(before[k], resumed["model"][k]) for k in before if k.endswith("weight"))
+
+    wdir = tmp_path / "weights"
+    assert export.main([str(run / "last.pt"), "--variant", "phase5-2g", "--out", str(wdir), "--fp16"]) == 0
+    manifest = json.loads((wdir / "manifest.json").read_text())
+    entry = manifest["models"]["phase5-2g"]
+    assert entry["training"]["iterations"] == 3 and entry["dtype"] == "float16"
+
+    monkeypatch.setenv("WCS_WEIGHTS_DIR", str(wdir))
+    _load_cached.cache_clear()
+    codec = load_codec("phase5-2g")
+    assert codec.model_id == "wcs-phase5-2g-s3"
+    out = tmp_path / "eval.json"
+    assert wcs_eval.main(["--dataset", str(folder), "--variant", "phase5-2g", "--lambdas", "0.0025", "0.05",
+                          "--out", str(out), "--limit", "1"]) == 0
+    res = json.loads(out.read_text())
+    assert res["name"] == "phase5-2g" and len(res["results"]["bpp"]) == 2
+    assert set(res["results"]) >= {"bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time"}
+    assert res["per_image"][0]["bytes"] * 8 / (80 * 96) == pytest.approx(res["results"]["bpp"][0])
+    _load_cached.cache_clear()
+
+
+def test_freeze_except_trains_only_named_modules(folder, tmp_path):
+    base = tmp_path / "base"
+    args = ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "2",
+            "--patch-size", "64", "--num-workers", "0", "--iterations", "1"]
+    assert train.main(args + ["--save_path", str(base)]) == 0
+    ft = tmp_path / "ft"
+    assert train.main(args + ["--save_path", str(ft), "--pretrain", str(base / "last.pt"),
+                              "--freeze_except", "enhanced_context", "multi_res_builder"]) == 0
+    a = train.load_checkpoint(base / "last.pt")["model"]
+    b = train.load_checkpoint(ft / "last.pt")["model"]
+    changed = {k.split(".")[0] for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])}
+    assert changed and changed <= {"enhanced_context", "multi_res_builder", "entropy_bottleneck"}
