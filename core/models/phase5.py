@@ -40,6 +40,16 @@ def train_band(model, b: int, feats: torch.Tensor, yb: torch.Tensor, g: torch.Te
     return yhat, scale, mean
 
 
+def _first_group_context(model, b: int, h: int, w: int, done: torch.Tensor) -> torch.Tensor:
+    """Group 1 sees an empty band, so its context depends only on the band and the grid size:
+    computed once per model and size (the encoder and decoder both take it from here)."""
+    key = (b, h, w, str(done.device))
+    ctx = model.context_cache.get(key)
+    if ctx is None:
+        ctx = model.context_cache[key] = model.context(b, torch.zeros(1, model.cfg.M, h, w, device=done.device), done)
+    return ctx
+
+
 def code_band(model, b: int, name: str, feats, yb, g, io, rec: StepRecorder) -> torch.Tensor:
     """Encode (``yb`` given) or decode (``yb`` None) one band, group by group."""
     _, M, h, w = feats.shape
@@ -50,7 +60,7 @@ def code_band(model, b: int, name: str, feats, yb, g, io, rec: StepRecorder) -> 
     for k, (mask, done) in enumerate(zip(masks, decoded), start=1):
         t0 = time.perf_counter()
         with rec.timed("context_net"):
-            ctx = model.context(b, yhat.view(1, M, h, w), done)
+            ctx = _first_group_context(model, b, h, w, done) if k == 1 else model.context(b, yhat.view(1, M, h, w), done)
             idx = mask.reshape(-1).nonzero().squeeze(1)
             # The parameter network is pointwise: run it on this group's positions only.
             picked = torch.cat((feats, ctx), dim=1).reshape(1, 2 * M, h * w)[:, :, idx, None]

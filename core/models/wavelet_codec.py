@@ -83,6 +83,7 @@ class WaveletCodecModel(nn.Module):
             for _ in BANDS
         )
         self._tables: SymbolTables | None = None
+        self.context_cache: dict = {}  # see phase5._first_group_context; cleared by update()
 
     # ----- pieces shared by training, encoding and decoding -------------------------------
     def band_features(self, b: int, hyper: torch.Tensor, ll_feat: torch.Tensor | None) -> torch.Tensor:
@@ -138,6 +139,7 @@ class WaveletCodecModel(nn.Module):
         self.gaussian_conditional.update_scale_table(get_scale_table(), force=force)
         self.entropy_bottleneck.update(force=force)
         self._tables = SymbolTables(self.gaussian_conditional)
+        self.context_cache.clear()
 
     @property
     def tables(self) -> SymbolTables:
