@@ -134,6 +134,12 @@ def rd_loss(out, x, lam: float, metric: str):
 
 
 def load_checkpoint(path) -> dict:
+    """A training checkpoint (torch.save, read with weights_only) or shipped safetensors weights,
+    so a later session can continue from what is in weights/ when runs/ is gone."""
+    if str(path).endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return {"model": {k: v.float() for k, v in load_file(str(path)).items()}}
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
