@@ -28,3 +28,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
+
+# A PNG of the main window (a result, the RD curves, the decode order) under a virtual X server.
+# Needs xvfb (apt-get install xvfb). --demo: runs without shipped weights (untrained tiny models).
+screenshot: setup
+	mkdir -p results/app
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m app --demo --screenshot results/app/screenshot.png
