@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := resources/sample/kodim23.png
 
-.PHONY: setup run test bench clean
+.PHONY: setup run cli-sample test bench clean screenshot
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 run: setup
+	$(BIN)/python -m app
+
+cli-sample: setup
 	$(BIN)/python -m core encode $(SAMPLE) -o /tmp/wcs-sample.wcs --recon /tmp/wcs-sample-recon.png --overwrite
 	$(BIN)/python -m core info /tmp/wcs-sample.wcs
 
@@ -30,7 +33,35 @@ clean:
 	rm -rf $(VENV) build dist .pytest_cache
 
 # A PNG of the main window (a result, the RD curves, the decode order) under a virtual X server.
-# Needs xvfb (apt-get install xvfb). --demo: runs without shipped weights (untrained tiny models).
+# Needs xvfb and the xcb libraries listed in the README. --demo: runs without shipped weights (untrained tiny models).
 screenshot: setup
 	mkdir -p results/app
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m app --demo --screenshot results/app/screenshot.png
+
+# The shipped weights, the seed's transfer-learning recipe: one Phase 5 backbone trained long
+# (`make train-backbone`, resumable), then each other variant's context networks fine-tuned on it
+# with the backbone frozen, then exported as fp16 safetensors and evaluated on Kodak.
+TRAIN := ../shared/data/train
+VAL := ../shared/data/dev
+KODAK := ../shared/data/kodak
+COMMON := --train_dataset $(TRAIN) --test_dataset $(VAL) --use_adaptive_quant --use_simple_weconv \
+	--N 64 --M 128 --batch-size 4 --patch-size 256 --num-workers 1 --threads 1 --checkpoint-minutes 4
+FT_STEPS ?= 1500
+BACKBONE := runs/phase5/last.pt
+
+train-backbone: setup
+	$(BIN)/python -m core train $(COMMON) --variant phase5 --lr 3e-4 --lr_warmup 200 \
+		--iterations 200000 --save_path runs/phase5 --val-every 2000 --resume
+
+finetune-%: setup
+	$(BIN)/python -m core train $(COMMON) --variant $* --lr 2e-4 --lr_warmup 50 --iterations $(FT_STEPS) \
+		--pretrain $(BACKBONE) --freeze_except enhanced_context multi_res_builder param_net \
+		--save_path runs/$* --val-every 100000 --resume
+
+export-%: setup
+	$(BIN)/python -m core export runs/$*/last.pt --variant $* --fp16
+
+eval-%: setup
+	$(BIN)/python -m core eval --dataset $(KODAK) --variant $* --out results/kodak-$*.json --overwrite --record
+
+.PHONY: train-backbone

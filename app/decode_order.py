@@ -234,8 +234,9 @@ def _paint_legend(p, r: QRectF, model, lh):
                 p.drawRoundedRect(cell, 3, 3)
                 p.setPen(QColor("white"))
                 p.drawText(cell, Qt.AlignCenter, str(g))
+        y += 2 * (cs + 2)
     total = model.total_ms_reported if model.total_ms_reported else model.total_ms
-    y = r.bottom() - lh * 2.6
+    y = max(y + lh * 0.5, r.bottom() - lh * 2.6)  # below the lattice when the panel is short
     p.setPen(TEXT)
     p.drawText(QRectF(r.left(), y, r.width(), lh * 1.2), Qt.AlignLeft, f"decode {total:.0f} ms")
     p.setPen(DIM)

@@ -53,6 +53,23 @@ def evaluate(variant: str, files: list[Path], lambdas, device="cpu", progress=No
     }
 
 
+def record_in_manifest(variant: str, res: dict, dataset: str, directory: Path | None = None) -> None:
+    """The manifest says how good each shipped variant is: averaged real-bitstream figures."""
+    from .weights import MANIFEST, read_manifest, weights_dir
+
+    directory = Path(directory) if directory else weights_dir()
+    manifest = read_manifest(directory)
+    if variant not in manifest["models"]:
+        raise SystemExit(f"error: {variant} is not in {directory / MANIFEST}")
+    r = res["results"]
+    manifest["models"][variant]["kodak"] = {
+        "dataset": Path(dataset).name, "images": len({row["image"] for row in res["per_image"]}),
+        **{k: [round(v, 5) for v in r[k]] for k in ("lambda", "bpp", "psnr-rgb", "ms-ssim-rgb")},
+        "decoding_time_s": [round(v, 3) for v in r["decoding_time"]],
+    }
+    write_atomic(directory / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), overwrite=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m core eval", description=__doc__.splitlines()[0])
     p.add_argument("--dataset", required=True)
@@ -62,6 +79,8 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--limit", type=int, default=0, help="only the first N images")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--record", action="store_true",
+                   help="also store the averaged figures as this variant's 'kodak' entry in weights/manifest.json")
     a = p.parse_args(argv)
     files = sorted(f for f in Path(a.dataset).iterdir() if f.suffix.lower() in IMAGE_EXT)
     if a.limit:
@@ -77,6 +96,8 @@ def main(argv=None) -> int:
     res = evaluate(a.variant, files, a.lambdas, a.device, show)
     write_atomic(a.out, (json.dumps(res, indent=2) + "\n").encode(), overwrite=a.overwrite)
     r = res["results"]
+    if a.record:
+        record_in_manifest(a.variant, res, a.dataset)
     print(f"\n{a.variant} on {len(files)} images ({a.dataset})")
     print("| lambda | bpp | PSNR (dB) | MS-SSIM | enc s | dec s |\n|---|---|---|---|---|---|")
     for i, lam in enumerate(r["lambda"]):

@@ -51,6 +51,11 @@ def main(argv=None) -> int:
             "device": ckpt.get("device", "cpu"),
         },
     }
+    pre = args.get("pretrain")
+    if pre and str(pre).endswith(".pt") and Path(pre).exists():  # fine-tuned: say how long the backbone trained
+        base = load_checkpoint(pre)
+        info["training"]["backbone"] = {"iterations": base["step"],
+                                        "wall_hours": round(base.get("wall_seconds", 0.0) / 3600, 2)}
     out = Path(a.out) if a.out else weights_dir()
     previous = read_manifest(out)["models"].get(a.variant, {})
     if "kodak" in previous:

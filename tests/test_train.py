@@ -41,6 +41,9 @@ def test_train_resume_export_eval(folder, tmp_path, monkeypatch):
 
     wdir = tmp_path / "weights"
     assert export.main([str(run / "last.pt"), "--variant", "phase5-2g", "--out", str(wdir), "--fp16"]) == 0
+    # A later session continues from the shipped weights when runs/ is gone.
+    assert train.main(common + ["--iterations", "1", "--save_path", str(tmp_path / "run2"),
+                                "--pretrain", str(wdir / "phase5-2g.safetensors")]) == 0
     manifest = json.loads((wdir / "manifest.json").read_text())
     entry = manifest["models"]["phase5-2g"]
     assert entry["training"]["iterations"] == 3 and entry["dtype"] == "float16"
@@ -51,8 +54,10 @@ def test_train_resume_export_eval(folder, tmp_path, monkeypatch):
     assert codec.model_id == "wcs-phase5-2g-s3"
     out = tmp_path / "eval.json"
     assert wcs_eval.main(["--dataset", str(folder), "--variant", "phase5-2g", "--lambdas", "0.0025", "0.05",
-                          "--out", str(out), "--limit", "1"]) == 0
+                          "--out", str(out), "--limit", "1", "--record"]) == 0
     res = json.loads(out.read_text())
+    kodak = json.loads((wdir / "manifest.json").read_text())["models"]["phase5-2g"]["kodak"]
+    assert kodak["images"] == 1 and kodak["bpp"] == pytest.approx(res["results"]["bpp"], abs=1e-5)
     assert res["name"] == "phase5-2g" and len(res["results"]["bpp"]) == 2
     assert set(res["results"]) >= {"bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time"}
     assert res["per_image"][0]["bytes"] * 8 / (80 * 96) == pytest.approx(res["results"]["bpp"][0])
