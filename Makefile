@@ -65,3 +65,30 @@ eval-%: setup
 	$(BIN)/python -m core eval --dataset $(KODAK) --variant $* --out results/kodak-$*.json --overwrite --record
 
 .PHONY: train-backbone
+
+.PHONY: bundle bundle-check bundle-screenshot
+
+# The PyInstaller one-folder bundle (build_installer.spec): dist/wcs-studio/wcs-studio.
+# It contains the torch of this venv: CPU here; build from a venv with a CUDA torch for a CUDA bundle.
+BUNDLE := dist/wcs-studio
+BUNDLE_EXE := $(BUNDLE)/wcs-studio
+# the shipped weights when they are there, else the untrained demo models
+SELFTEST_FLAGS := $(if $(wildcard weights/manifest.json),,--demo)
+
+bundle: setup
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[bundle]"
+	@start=$$(date +%s); \
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build build_installer.spec && \
+	echo "bundle: $(BUNDLE) built in $$(( $$(date +%s) - start )) s, $$(du -sh $(BUNDLE) | cut -f1)"
+
+# The smoke test of the built bundle, headless: what CI runs after `make bundle`.
+bundle-check:
+	@test -x $(BUNDLE_EXE) || { echo "no bundle at $(BUNDLE_EXE): run make bundle first"; exit 1; }
+	QT_QPA_PLATFORM=offscreen $(BUNDLE_EXE) --version
+	QT_QPA_PLATFORM=offscreen $(BUNDLE_EXE) --selftest $(SELFTEST_FLAGS)
+	WCS_BUNDLE_TEST=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -p no:cacheprovider tests/test_bundle.py
+
+# The bundled app's window under a virtual X server (needs xvfb and libxcb-cursor0).
+bundle-screenshot:
+	mkdir -p results/app
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BUNDLE_EXE) --demo --screenshot results/app/bundle-screenshot.png

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import APP_NAME, SAMPLE_IMAGE, version
+from . import APP_NAME, ICON, SAMPLE_IMAGE, version
 from .compare_view import CompareView
 from .decode_order import DecodeOrderView
 from .errors import error_dialog
@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
         self._clip_n = 0
         self._auto_compress = False
         self.setWindowTitle(f"{APP_NAME} {version()}")
+        if ICON.exists():
+            self.setWindowIcon(QIcon(str(ICON)))
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self._build()
@@ -252,6 +254,8 @@ class MainWindow(QMainWindow):
         self._action(v, "Copy results table", self.table.copy_selection)
         h = mb.addMenu("&Help")
         self._action(h, "What does Phase 5 do?", self.show_about)
+        self.act_about = self._action(h, f"&About {APP_NAME}", self.show_product_about)
+        self.act_about.setMenuRole(QAction.AboutRole)  # macOS: the application menu's "About"
 
     def _toolbar(self):
         tb = self.addToolBar("Actions")
@@ -785,6 +789,24 @@ class MainWindow(QMainWindow):
 
     def show_about(self):
         QMessageBox.about(self, "What does Phase 5 do?", ABOUT)
+
+    def product_about_text(self) -> str:
+        import platform
+        import sys
+
+        from PySide6 import __version__ as pyside_version
+
+        torch = sys.modules.get("torch")  # never import it here: the GUI thread must not block
+        torch_line = (f"PyTorch {torch.__version__} ({'CUDA ' + torch.version.cuda if torch.version.cuda else 'CPU'})"
+                      if torch is not None else "PyTorch (not loaded yet)")
+        frozen = " (bundle)" if getattr(sys, "frozen", False) else ""
+        return (f"<h3>{APP_NAME}</h3><p>Version {version()}{frozen}</p>"
+                "<p>Run the Phase 5 wavelet-domain learned image codec and compare it with classical codecs.</p>"
+                f"<p><small>Python {platform.python_version()}, Qt for Python {pyside_version}, "
+                f"{torch_line}</small></p>")
+
+    def show_product_about(self):
+        QMessageBox.about(self, f"About {APP_NAME}", self.product_about_text())
 
     # ------------------------------------------------------------------------------------------
     # export (dialogs confirm replacing a file, so writers get overwrite=True only after that)

@@ -21,11 +21,11 @@ TOOLS = {  # sub-commands with their own argument parsers, in their own modules
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from . import product
     from .models import LAMBDAS, VARIANTS
 
-    p = argparse.ArgumentParser(prog="python -m core", description="Wavelet Codec Studio command line")
-    p.add_argument("--version", action="version", version=f"Wavelet Codec Studio {__version__}")
+    p = argparse.ArgumentParser(prog="python -m core", description=f"{product.DISPLAY_NAME} command line")
+    p.add_argument("--version", action="version", version=f"{product.DISPLAY_NAME} {product.VERSION}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     e = sub.add_parser("encode", help="compress an image to a .wcs file")
