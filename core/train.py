@@ -143,6 +143,12 @@ def load_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _ignore_sigterm(_worker_id: int) -> None:
+    """A SIGTERM sent to the whole process group (a scheduler, pkill) must reach the trainer, which
+    stops after its step and checkpoints, not kill a data worker and crash the run."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _save(path: Path, payload: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
@@ -204,7 +210,8 @@ def main(argv=None) -> int:
     data = ImageFolder(a.train_dataset, a.patch_size)
     sampler = torch.utils.data.DistributedSampler(data) if distributed else None
     loader = DataLoader(data, batch_size=a.batch_size, shuffle=sampler is None, sampler=sampler,
-                        num_workers=a.num_workers, drop_last=True, persistent_workers=a.num_workers > 0)
+                        num_workers=a.num_workers, drop_last=True, persistent_workers=a.num_workers > 0,
+                        worker_init_fn=_ignore_sigterm)
     total = a.epochs * len(loader) if a.epochs else a.iterations
 
     stop = {"now": False}
@@ -264,6 +271,10 @@ def main(argv=None) -> int:
             if time.time() - last_ckpt > a.checkpoint_minutes * 60:
                 checkpoint()
                 last_ckpt = time.time()
+            if distributed:  # every rank stops after the same step, so no rank waits in an all-reduce
+                flag = torch.tensor([float(stop["now"])], device=device)
+                torch.distributed.all_reduce(flag)
+                stop["now"] = bool(flag.item())
             if step >= total or stop["now"]:
                 break
         epoch += 1

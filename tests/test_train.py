@@ -76,3 +76,14 @@ def test_freeze_except_trains_only_named_modules(folder, tmp_path):
     b = train.load_checkpoint(ft / "last.pt")["model"]
     changed = {k.split(".")[0] for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])}
     assert changed and changed <= {"enhanced_context", "multi_res_builder", "entropy_bottleneck"}
+
+
+def test_data_workers_leave_sigterm_to_the_trainer():
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        train._ignore_sigterm(0)
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, before)
