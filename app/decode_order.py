@@ -126,6 +126,9 @@ def paint_decode_order(p: QPainter, rect: QRectF, model: DecodeOrderModel, k: in
     kind = "Phase 4 · serial raster scan" if model.phase4 else f"Phase 5 · {model.groups} checkerboard group(s)"
     p.drawText(QRectF(rect.left() + pad, rect.top() + pad, rect.width() - 2 * pad, lh * 1.4),
                Qt.AlignLeft | Qt.AlignVCenter, f"{model.label}   {kind}")
+    total = model.total_ms_reported if model.total_ms_reported else model.total_ms
+    p.drawText(QRectF(rect.left() + pad, rect.top() + pad, rect.width() - 2 * pad, lh * 1.4),
+               Qt.AlignRight | Qt.AlignVCenter, f"decode {total:.0f} ms · {len(model.latent_steps)} latent steps")
     p.setFont(f)
     p.setPen(DIM)
     y = rect.top() + pad + lh * 1.5
@@ -234,13 +237,6 @@ def _paint_legend(p, r: QRectF, model, lh):
                 p.drawRoundedRect(cell, 3, 3)
                 p.setPen(QColor("white"))
                 p.drawText(cell, Qt.AlignCenter, str(g))
-        y += 2 * (cs + 2)
-    total = model.total_ms_reported if model.total_ms_reported else model.total_ms
-    y = max(y + lh * 0.5, r.bottom() - lh * 2.6)  # below the lattice when the panel is short
-    p.setPen(TEXT)
-    p.drawText(QRectF(r.left(), y, r.width(), lh * 1.2), Qt.AlignLeft, f"decode {total:.0f} ms")
-    p.setPen(DIM)
-    p.drawText(QRectF(r.left(), y + lh * 1.2, r.width(), lh * 1.2), Qt.AlignLeft, f"{len(model.latent_steps)} latent steps")
 
 
 def _paint_timeline(p, r: QRectF, model, k, lh):
