@@ -56,6 +56,8 @@ class Codec:
     def __init__(self, model: WaveletCodecModel, model_id: str, weights_sha: bytes, device="cpu", variant=None):
         self.device = resolve_device(str(device))
         self.model = model.to(self.device).eval()
+        for transform in (self.model.g_a, self.model.g_s):  # the inputs are made channels_last too
+            transform.to(memory_format=torch.channels_last)
         self.model.update(force=True)
         self.cfg = model.cfg
         self.variant = variant or _variant_name(model.cfg)

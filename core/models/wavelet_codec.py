@@ -152,7 +152,7 @@ class WaveletCodecModel(nn.Module):
         if x.shape[0] != 1:
             raise ValueError("compress codes one image at a time")
         with rec.timed("analysis"):
-            y = self.g_a(x)
+            y = self.g_a(x.contiguous(memory_format=torch.channels_last)).contiguous()
             z = self.h_a(y)
         with rec.timed("hyper"):
             z_strings = self.entropy_bottleneck.compress(z)
@@ -186,7 +186,9 @@ class WaveletCodecModel(nn.Module):
                 with rec.timed("context_net"):
                     ll_feat = self.ll_encoder(yhat_b)
         with rec.timed("synthesis"):
-            x_hat = self.g_s(haar_idwt(*bands_hat)).clamp_(0, 1)
+            # channels_last: oneDNN's faster convolutions on CPU (about a third off the synthesis).
+            y_hat = haar_idwt(*bands_hat).contiguous(memory_format=torch.channels_last)
+            x_hat = self.g_s(y_hat).clamp_(0, 1).contiguous()
         rec.step("synthesis", rec.timings["synthesis"])
         return x_hat
 
