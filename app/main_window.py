@@ -693,7 +693,9 @@ class MainWindow(QMainWindow):
         if learned:
             name = self.panel.variant()[0]
             same = [r for r in learned if r.variant == name]  # the panel's variant first (not a race's)
-            picked.append((same or learned)[-1])
+            # ...at the panel's lambda: after a sweep, that is the result the matched codecs were matched to
+            at_lam = [r for r in same if abs(r.value - self.panel.lam()) < 1e-9]
+            picked.append((at_lam or same or learned)[-1])
         seen = set()
         for r in sorted(reversed(rows), key=lambda r: not r.matched):
             if r.kind == "classical" and r.curve not in seen:

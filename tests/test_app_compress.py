@@ -205,3 +205,18 @@ def test_device_error_offers_cpu_retry(qtbot, window, crop_png):
     assert window.queue.jobs and window.queue.jobs[-1].device == "cpu"
     wait_rows(qtbot, window, 1)
     assert window.rows_for()[0].variant == "phase5-2g"
+
+
+def test_compare_shows_the_learned_result_at_the_panels_lambda(qtbot, window, crop_png):
+    """After a sweep adds other lambdas, the comparison keeps the result at the panel's lambda."""
+    window.panel.set_chosen_codecs([])
+    image = load_into(qtbot, window, crop_png)
+    lam = window.panel.lam()
+    window.compress()
+    wait_rows(qtbot, window, 1)
+    other = 0.05 if abs(lam - 0.05) > 1e-9 else 0.0025
+    window._learned(image, window.panel.variant()[0], other)
+    rows = wait_rows(qtbot, window, 2)
+    assert {round(r.value, 6) for r in rows} == {round(lam, 6), round(other, 6)}
+    window._update_compare()
+    assert abs(window.compare.rows[0].value - lam) < 1e-9
