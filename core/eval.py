@@ -55,7 +55,7 @@ def evaluate(variant: str, files: list[Path], lambdas, device="cpu", progress=No
 
 def record_in_manifest(variant: str, res: dict, dataset: str, directory: Path | None = None) -> None:
     """The manifest says how good each shipped variant is: averaged real-bitstream figures."""
-    from .weights import MANIFEST, read_manifest, weights_dir
+    from .weights import MANIFEST, read_manifest, weights_dir, write_manifest
 
     directory = Path(directory) if directory else weights_dir()
     manifest = read_manifest(directory)
@@ -67,7 +67,7 @@ def record_in_manifest(variant: str, res: dict, dataset: str, directory: Path | 
         **{k: [round(v, 5) for v in r[k]] for k in ("lambda", "bpp", "psnr-rgb", "ms-ssim-rgb")},
         "decoding_time_s": [round(v, 3) for v in r["decoding_time"]],
     }
-    write_atomic(directory / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), overwrite=True)
+    write_manifest(manifest, directory)
 
 
 def main(argv=None) -> int:

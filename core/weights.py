@@ -109,8 +109,6 @@ def install_weights(model: WaveletCodecModel, variant: str, directory: Path, mod
     """Write ``model`` as ``<variant>.safetensors`` and record it in the manifest (atomically)."""
     from safetensors.torch import save_file
 
-    from .images import write_atomic
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{variant}.safetensors"
@@ -127,5 +125,12 @@ def install_weights(model: WaveletCodecModel, variant: str, directory: Path, mod
     }
     manifest = read_manifest(directory)
     manifest["models"][variant] = entry
-    write_atomic(directory / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), overwrite=True)
+    write_manifest(manifest, directory)
     return entry
+
+
+def write_manifest(manifest: dict, directory: Path) -> None:
+    """Replace the manifest atomically (export and `eval --record` both update it)."""
+    from .images import write_atomic
+
+    write_atomic(Path(directory) / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), overwrite=True)
