@@ -164,6 +164,10 @@ def _screenshot_flow(app, win, path):
     from PySide6.QtCore import QTimer
 
     state = {"swept": False, "saved": False}
+    # The same picture on every machine: not the user's saved layout, nor a small default screen's.
+    win.fixed_layout = True
+    win.setMinimumSize(1400, 900)
+    win.resize(1400, 900)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 

@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.cancel_all_btn)
         sb.addPermanentWidget(self.device_label)
         self.resize(1400, 900)
+        self.fixed_layout = False  # screenshots use a set size and leave the user's layout alone
 
     def _dock(self, title, widget, area) -> QDockWidget:
         d = QDockWidget(title, self)
@@ -310,7 +311,8 @@ class MainWindow(QMainWindow):
         self.panel.set_lambda(self.settings.lam)
 
     def save_settings(self):
-        self.settings.save_layout(self.saveGeometry(), self.saveState())
+        if not self.fixed_layout:
+            self.settings.save_layout(self.saveGeometry(), self.saveState())
         if self.codec_info:  # only once the list is known: an early quit must not forget the choice
             self.settings.codecs = self.panel.chosen_codecs()
         self.settings.lam = self.panel.lam()

@@ -71,6 +71,24 @@ def test_settings_are_remembered_between_runs(qtbot, demo_provider, tmp_path):
     second.close()
 
 
+def test_a_screenshot_window_leaves_the_users_layout_alone(qtbot, demo_provider):
+    from app.main_window import MainWindow
+
+    first = MainWindow(demo_provider)
+    qtbot.addWidget(first)
+    first.resize(1010, 690)
+    first.close()
+    saved = first.settings.layout()[0]
+    assert saved is not None
+
+    shot = MainWindow(demo_provider)
+    qtbot.addWidget(shot)
+    shot.fixed_layout = True  # what --screenshot sets
+    shot.resize(1400, 900)
+    shot.close()
+    assert shot.settings.layout()[0] == saved
+
+
 def _run(*args, env=None, timeout=240):
     e = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     e.update(env or {})
