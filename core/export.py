@@ -51,11 +51,16 @@ def main(argv=None) -> int:
             "device": ckpt.get("device", "cpu"),
         },
     }
-    pre = args.get("pretrain")
-    if pre and str(pre).endswith(".pt") and Path(pre).exists():  # fine-tuned: say how long the backbone trained
-        base = load_checkpoint(pre)
-        info["training"]["backbone"] = {"iterations": base["step"],
-                                        "wall_hours": round(base.get("wall_seconds", 0.0) / 3600, 2)}
+    prior = ckpt.get("prior")
+    if prior and prior.get("iterations"):
+        hist = {"iterations": prior["iterations"], "wall_hours": round(prior["wall_seconds"] / 3600, 2),
+                "from": prior.get("source")}
+        if args.get("freeze_except"):  # fine-tuned context networks: say how long the backbone trained
+            info["training"]["backbone"] = hist
+        else:  # the same weights trained further: the totals are what the weights have seen
+            info["training"]["continued_from"] = hist
+            info["training"]["total_iterations"] = prior["iterations"] + ckpt["step"]
+            info["training"]["total_wall_hours"] = round((prior["wall_seconds"] + ckpt.get("wall_seconds", 0.0)) / 3600, 2)
     out = Path(a.out) if a.out else weights_dir()
     previous = read_manifest(out)["models"].get(a.variant, {})
     if "kodak" in previous:

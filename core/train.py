@@ -143,6 +143,24 @@ def load_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def lineage(path, ckpt: dict) -> dict:
+    """How much training the weights at ``path`` already had, so a run that continues from them
+    (or fine-tunes on them) reports the whole history, not only its own steps."""
+    if str(path).endswith(".safetensors"):
+        from .weights import read_manifest
+
+        name = Path(path).name
+        entry = next((e for e in read_manifest(Path(path).parent)["models"].values() if e.get("file") == name), {})
+        t = entry.get("training", {})
+        return {"iterations": int(t.get("total_iterations", t.get("iterations", 0)) or 0),
+                "wall_seconds": 3600.0 * float(t.get("total_wall_hours", t.get("wall_hours", 0.0)) or 0.0),
+                "source": entry.get("model_id", name)}
+    prior = ckpt.get("prior") or {}
+    return {"iterations": int(ckpt.get("step", 0)) + int(prior.get("iterations", 0)),
+            "wall_seconds": float(ckpt.get("wall_seconds", 0.0)) + float(prior.get("wall_seconds", 0.0)),
+            "source": prior.get("source") or str(path)}
+
+
 def _ignore_sigterm(_worker_id: int) -> None:
     """A SIGTERM sent to the whole process group (a scheduler, pkill) must reach the trainer, which
     stops after its step and checkpoints, not kill a data worker and crash the run."""
@@ -175,12 +193,15 @@ def main(argv=None) -> int:
 
     cfg = config_from_args(a)
     state = None
+    prior = None  # the training the --pretrain weights already had
     if a.resume and (save / "last.pt").exists():
         state = load_checkpoint(save / "last.pt")
         cfg = ModelConfig.from_dict(state["config"])
     model = WaveletCodecModel(cfg).to(device).to(memory_format=torch.channels_last)
     if a.pretrain and state is None:
-        src = load_checkpoint(a.pretrain)["model"]
+        src_ckpt = load_checkpoint(a.pretrain)
+        prior = lineage(a.pretrain, src_ckpt)
+        src = src_ckpt["model"]
         own = model.state_dict()
         usable = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
         model.load_state_dict(usable, strict=False)
@@ -201,6 +222,7 @@ def main(argv=None) -> int:
         opt.load_state_dict(state["optimizer"])
         aux_opt.load_state_dict(state["aux_optimizer"])
         step, wall = state["step"], state.get("wall_seconds", 0.0)
+        prior = state.get("prior")
         if rank == 0:
             print(f"resumed from {save / 'last.pt'} at step {step}")
     net = model
@@ -224,7 +246,7 @@ def main(argv=None) -> int:
             "model": model.state_dict(), "optimizer": opt.state_dict(), "aux_optimizer": aux_opt.state_dict(),
             "step": step, "wall_seconds": wall, "config": cfg.to_dict(),
             "args": {k: v for k, v in vars(a).items() if isinstance(v, (int, float, str, bool, list, type(None)))},
-            "device": str(device),
+            "device": str(device), "prior": prior,
         })
 
     log = open(save / "log.jsonl", "a") if rank == 0 else None

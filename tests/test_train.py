@@ -47,6 +47,11 @@ def test_train_resume_export_eval(folder, tmp_path, monkeypatch):
     manifest = json.loads((wdir / "manifest.json").read_text())
     entry = manifest["models"]["phase5-2g"]
     assert entry["training"]["iterations"] == 3 and entry["dtype"] == "float16"
+    # Its export counts the 3 steps the shipped weights had plus the 1 of this run.
+    assert export.main([str(tmp_path / "run2" / "last.pt"), "--variant", "phase5-2g", "--out", str(tmp_path / "w2")]) == 0
+    t2 = json.loads((tmp_path / "w2" / "manifest.json").read_text())["models"]["phase5-2g"]["training"]
+    assert t2["iterations"] == 1 and t2["total_iterations"] == 4
+    assert t2["continued_from"]["iterations"] == 3 and t2["continued_from"]["from"] == "wcs-phase5-2g-s3"
 
     monkeypatch.setenv("WCS_WEIGHTS_DIR", str(wdir))
     _load_cached.cache_clear()
@@ -76,6 +81,10 @@ def test_freeze_except_trains_only_named_modules(folder, tmp_path):
     b = train.load_checkpoint(ft / "last.pt")["model"]
     changed = {k.split(".")[0] for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])}
     assert changed and changed <= {"enhanced_context", "multi_res_builder", "entropy_bottleneck"}
+    wdir = tmp_path / "w"
+    assert export.main([str(ft / "last.pt"), "--variant", "phase5", "--out", str(wdir)]) == 0
+    t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
+    assert t["backbone"]["iterations"] == 1 and "total_iterations" not in t
 
 
 def test_data_workers_leave_sigterm_to_the_trainer():
