@@ -65,7 +65,10 @@ def main(argv=None) -> int:
     previous = read_manifest(out)["models"].get(a.variant, {})
     if "kodak" in previous:
         info["kodak_previous"] = previous["kodak"]
-    model_id = a.model_id or f"wcs-{a.variant}-s{ckpt['step']}"
+    t = info["training"]
+    model_id = a.model_id or (f"wcs-{a.variant}-s{t['total_iterations']}" if "total_iterations" in t
+                              else f"wcs-{a.variant}-s{ckpt['step']}"
+                              + (f"-b{t['backbone']['iterations']}" if "backbone" in t else ""))
     entry = install_weights(model, a.variant, out, model_id, info, dtype)
     size = (out / entry["file"]).stat().st_size
     print(f"{a.variant}: {out / entry['file']} ({size / 1e6:.1f} MB, sha256 {entry['sha256'][:16]}…), model id {model_id}")

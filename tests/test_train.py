@@ -52,6 +52,7 @@ def test_train_resume_export_eval(folder, tmp_path, monkeypatch):
     t2 = json.loads((tmp_path / "w2" / "manifest.json").read_text())["models"]["phase5-2g"]["training"]
     assert t2["iterations"] == 1 and t2["total_iterations"] == 4
     assert t2["continued_from"]["iterations"] == 3 and t2["continued_from"]["from"] == "wcs-phase5-2g-s3"
+    assert json.loads((tmp_path / "w2" / "manifest.json").read_text())["models"]["phase5-2g"]["model_id"] == "wcs-phase5-2g-s4"
 
     monkeypatch.setenv("WCS_WEIGHTS_DIR", str(wdir))
     _load_cached.cache_clear()
@@ -85,6 +86,7 @@ def test_freeze_except_trains_only_named_modules(folder, tmp_path):
     assert export.main([str(ft / "last.pt"), "--variant", "phase5", "--out", str(wdir)]) == 0
     t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
     assert t["backbone"]["iterations"] == 1 and "total_iterations" not in t
+    assert json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["model_id"] == "wcs-phase5-s1-b1"
 
 
 def test_data_workers_leave_sigterm_to_the_trainer():
