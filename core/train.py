@@ -246,7 +246,7 @@ def main(argv=None) -> int:
             "model": model.state_dict(), "optimizer": opt.state_dict(), "aux_optimizer": aux_opt.state_dict(),
             "step": step, "wall_seconds": wall, "config": cfg.to_dict(),
             "args": {k: v for k, v in vars(a).items() if isinstance(v, (int, float, str, bool, list, type(None)))},
-            "device": str(device), "prior": prior,
+            "device": str(device), "prior": prior, "skipped_steps": skipped,
         })
 
     log = open(save / "log.jsonl", "a") if rank == 0 else None
@@ -256,6 +256,8 @@ def main(argv=None) -> int:
     last_ckpt = time.time()
     t_start = time.time() - wall
     epoch = 0
+    skipped = state.get("skipped_steps", 0) if state else 0
+    bad_in_a_row = 0
     model.train()
     while step < total and not stop["now"]:
         if sampler is not None:
@@ -269,9 +271,17 @@ def main(argv=None) -> int:
             loss, bpp, mse = rd_loss(out, x, lam, a.metric)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if a.clip > 0:
-                torch.nn.utils.clip_grad_norm_(main_params, a.clip)
-            opt.step()
+            norm = torch.nn.utils.clip_grad_norm_(main_params, a.clip if a.clip > 0 else float("inf"))
+            # One bad batch (an infinite rate, a NaN) must not wreck the weights: skip its update.
+            # Under DDP every rank holds the same averaged gradients, so all ranks skip together.
+            if torch.isfinite(norm):
+                opt.step()
+                bad_in_a_row = 0
+            else:
+                skipped += 1
+                bad_in_a_row += 1
+                if bad_in_a_row >= 20:
+                    raise RuntimeError(f"training diverged: 20 non-finite steps in a row at step {step}")
             aux = model.aux_loss()
             aux_opt.zero_grad(set_to_none=True)
             aux.backward()
@@ -283,7 +293,8 @@ def main(argv=None) -> int:
             bar.set_postfix(loss=f"{loss.item():.3f}", bpp=f"{bpp.item():.3f}", psnr=f"{psnr:.2f}", lam=lam)
             if log and step % 50 == 0:
                 log.write(json.dumps({"step": step, "wall": round(wall, 1), "lambda": lam, "loss": loss.item(),
-                                      "bpp_est": bpp.item(), "psnr": psnr, "aux": aux.item()}) + "\n")
+                                      "bpp_est": bpp.item(), "psnr": psnr, "aux": aux.item(),
+                                      "skipped": skipped}) + "\n")
                 log.flush()
             if a.test_dataset and step % a.val_every == 0 and rank == 0:
                 val = validate(model, a.test_dataset, cfg, device)

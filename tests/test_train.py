@@ -98,3 +98,23 @@ def test_data_workers_leave_sigterm_to_the_trainer():
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_non_finite_step_is_skipped_not_applied(folder, tmp_path, monkeypatch):
+    real = train.rd_loss
+    calls = {"n": 0}
+
+    def flaky(out, x, lam, metric):
+        loss, bpp, mse = real(out, x, lam, metric)
+        calls["n"] += 1
+        return (loss * float("nan") if calls["n"] == 2 else loss), bpp, mse
+
+    monkeypatch.setattr(train, "rd_loss", flaky)
+    run = tmp_path / "run"
+    assert train.main(["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16",
+                       "--batch-size", "2", "--patch-size", "64", "--num-workers", "0", "--iterations", "3",
+                       "--lr_warmup", "1", "--save_path", str(run)]) == 0
+    ckpt = train.load_checkpoint(run / "last.pt")
+    assert ckpt["step"] == 3
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+    assert ckpt["skipped_steps"] == 1 and calls["n"] == 3
