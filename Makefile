@@ -59,7 +59,7 @@ finetune-%: setup
 		--save_path runs/$* --val-every 100000 --resume
 
 export-%: setup
-	$(BIN)/python -m core export runs/$*/last.pt --variant $* --fp16
+	$(BIN)/python -m core export runs/$*/last.pt --variant $* --fp16 $(if $(filter phase5,$*),,--base phase5)
 
 eval-%: setup
 	$(BIN)/python -m core eval --dataset $(KODAK) --variant $* --out results/kodak-$*.json --overwrite --record

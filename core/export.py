@@ -25,6 +25,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="weights folder (default: the project's weights/)")
     p.add_argument("--fp16", action="store_true", help="store half precision (half the size)")
     p.add_argument("--model-id", help="id written into every bitstream (default: wcs-VARIANT-sSTEP)")
+    p.add_argument("--base", help="store only what differs from this installed variant (e.g. phase5, "
+                                  "for a variant fine-tuned on its frozen backbone)")
     p.add_argument("--data", default="shared/data/train (6,161 crops, 256x256)")
     a = p.parse_args(argv)
 
@@ -69,7 +71,7 @@ def main(argv=None) -> int:
     model_id = a.model_id or (f"wcs-{a.variant}-s{t['total_iterations']}" if "total_iterations" in t
                               else f"wcs-{a.variant}-s{ckpt['step']}"
                               + (f"-b{t['backbone']['iterations']}" if "backbone" in t else ""))
-    entry = install_weights(model, a.variant, out, model_id, info, dtype)
+    entry = install_weights(model, a.variant, out, model_id, info, dtype, base=a.base)
     size = (out / entry["file"]).stat().st_size
     print(f"{a.variant}: {out / entry['file']} ({size / 1e6:.1f} MB, sha256 {entry['sha256'][:16]}…), model id {model_id}")
     return 0

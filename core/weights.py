@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import WeightsMissingError
+from .errors import WcsError, WeightsMissingError
 from .models import ModelConfig, WaveletCodecModel
 
 MANIFEST = "manifest.json"
@@ -92,28 +92,61 @@ def load_entry(variant: str, directory: Path | None = None) -> tuple[dict, Path]
     return entry, path
 
 
-def load_model(variant: str, directory: Path | None = None, device="cpu", verify: bool = True):
-    """(model, manifest entry) for a shipped variant, on ``device``, ready to code."""
+def load_tensors(variant: str, directory: Path | None = None, verify: bool = True) -> tuple[dict, dict]:
+    """(tensors, manifest entry). A variant stored against a base (``"base": "phase5"``) holds only
+    what differs from it, the frozen shared backbone being in the base's file once."""
     from safetensors.torch import load_file
 
     entry, path = load_entry(variant, directory)
     if verify and file_sha256(path) != entry["sha256"]:
         raise WeightsMissingError(f"{path.name} does not match its sha256 in the manifest; reinstall the weights")
+    tensors = load_file(str(path))
+    base = entry.get("base")
+    if base:
+        base_entry, base_path = load_entry(base, directory)
+        if base_entry["sha256"] != entry.get("base_sha256"):
+            raise WeightsMissingError(
+                f"{variant!r} was fine-tuned on other {base!r} weights than those installed; "
+                f"re-export {variant!r} or reinstall the shipped weights")
+        if verify and file_sha256(base_path) != base_entry["sha256"]:
+            raise WeightsMissingError(f"{base_path.name} does not match its sha256 in the manifest; reinstall the weights")
+        tensors = {**load_file(str(base_path)), **tensors}
+    return tensors, entry
+
+
+def load_model(variant: str, directory: Path | None = None, device="cpu", verify: bool = True):
+    """(model, manifest entry) for a shipped variant, on ``device``, ready to code."""
+    tensors, entry = load_tensors(variant, directory, verify)
     model = WaveletCodecModel(ModelConfig.from_dict(entry["config"]))
-    load_state(model, load_file(str(path)))
+    load_state(model, tensors)
     return model.to(device).eval(), entry
 
 
 def install_weights(model: WaveletCodecModel, variant: str, directory: Path, model_id: str,
-                    info: dict | None = None, dtype=torch.float32) -> dict:
-    """Write ``model`` as ``<variant>.safetensors`` and record it in the manifest (atomically)."""
-    from safetensors.torch import save_file
+                    info: dict | None = None, dtype=torch.float32, base: str | None = None) -> dict:
+    """Write ``model`` as ``<variant>.safetensors`` and record it in the manifest (atomically).
+
+    With ``base`` (an installed variant), only the tensors that differ from the base's are
+    written: a variant fine-tuned on the frozen shared backbone then costs its context networks.
+    """
+    from safetensors.torch import load_file, save_file
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    state = state_dict_for_export(model, dtype)
+    extra = {}
+    if base:
+        if base == variant:
+            raise WcsError("a variant cannot be its own base")
+        base_tensors, base_entry = load_tensors(base, directory)
+        if base_entry.get("base"):
+            raise WcsError(f"{base!r} is itself stored against a base; use a full checkpoint as base")
+        state = {k: v for k, v in state.items()
+                 if not (k in base_tensors and base_tensors[k].dtype == v.dtype and torch.equal(base_tensors[k], v))}
+        extra = {"base": base, "base_sha256": base_entry["sha256"]}
     path = directory / f"{variant}.safetensors"
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(state_dict_for_export(model, dtype), str(tmp), metadata={"model_id": model_id, "variant": variant})
+    save_file(state, str(tmp), metadata={"model_id": model_id, "variant": variant, **extra})
     tmp.replace(path)
     entry = {
         "file": path.name,
@@ -121,6 +154,7 @@ def install_weights(model: WaveletCodecModel, variant: str, directory: Path, mod
         "sha256": file_sha256(path),
         "config": model.cfg.to_dict(),
         "dtype": str(dtype).replace("torch.", ""),
+        **extra,
         **(info or {}),
     }
     manifest = read_manifest(directory)

@@ -1,0 +1,56 @@
+"""Shipped-weights storage: a variant fine-tuned on the frozen backbone is stored against its base."""
+
+import pytest
+import torch
+
+from core.codec import make_test_codec
+from core.errors import WcsError, WeightsMissingError
+from core.weights import install_weights, load_model, read_manifest
+
+CTX = ("enhanced_context", "multi_res_builder", "param_net")
+
+
+def _variant_on(base_model, variant, seed=1):
+    """A variant whose backbone is the base's and whose context networks are its own."""
+    model = make_test_codec(variant, seed=seed).model
+    own = model.state_dict()
+    shared = {k: v for k, v in base_model.state_dict().items() if not k.startswith(CTX) and own[k].shape == v.shape}
+    model.load_state_dict(shared, strict=False)
+    return model
+
+
+def test_a_variant_stored_against_its_base_holds_only_what_differs(tmp_path):
+    base = make_test_codec("phase5").model
+    install_weights(base, "phase5", tmp_path, "tiny-phase5")
+    variant = _variant_on(base, "phase5-2g")
+    full = install_weights(variant, "phase5-2g", tmp_path / "full", "tiny-2g")
+    entry = install_weights(variant, "phase5-2g", tmp_path, "tiny-2g", base="phase5")
+    assert entry["base"] == "phase5" and entry["base_sha256"] == read_manifest(tmp_path)["models"]["phase5"]["sha256"]
+    small = (tmp_path / "phase5-2g.safetensors").stat().st_size
+    assert small < 0.8 * (tmp_path / "full" / full["file"]).stat().st_size
+
+    loaded, _ = load_model("phase5-2g", tmp_path)
+    want = variant.state_dict()
+    for k, v in loaded.state_dict().items():
+        if k.endswith(("_quantized_cdf", "_offset", "_cdf_length", "scale_table")):
+            continue  # rebuilt by update()
+        assert torch.equal(v, want[k]), k
+
+
+def test_a_variant_refuses_a_base_it_was_not_tuned_on(tmp_path):
+    base = make_test_codec("phase5").model
+    install_weights(base, "phase5", tmp_path, "tiny-phase5")
+    install_weights(_variant_on(base, "phase5-light"), "phase5-light", tmp_path, "tiny-light", base="phase5")
+    install_weights(make_test_codec("phase5", seed=7).model, "phase5", tmp_path, "other-phase5")  # a new backbone
+    with pytest.raises(WeightsMissingError, match="re-export 'phase5-light'"):
+        load_model("phase5-light", tmp_path)
+
+
+def test_a_base_must_be_a_full_checkpoint(tmp_path):
+    base = make_test_codec("phase5").model
+    install_weights(base, "phase5", tmp_path, "tiny-phase5")
+    install_weights(_variant_on(base, "phase5-cb"), "phase5-cb", tmp_path, "tiny-cb", base="phase5")
+    with pytest.raises(WcsError, match="itself stored against a base"):
+        install_weights(_variant_on(base, "phase5-2g"), "phase5-2g", tmp_path, "tiny-2g", base="phase5-cb")
+    with pytest.raises(WcsError, match="its own base"):
+        install_weights(base, "phase5", tmp_path, "tiny-phase5", base="phase5")
