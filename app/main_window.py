@@ -803,9 +803,20 @@ class MainWindow(QMainWindow):
         torch = sys.modules.get("torch")  # never import it here: the GUI thread must not block
         torch_line = (f"PyTorch {torch.__version__} ({'CUDA ' + torch.version.cuda if torch.version.cuda else 'CPU'})"
                       if torch is not None else "PyTorch (not loaded yet)")
+        from html import escape
+
+        from core.manifest import describe, read_manifest
+
         frozen = " (bundle)" if getattr(sys, "frozen", False) else ""
+        try:
+            variants = list(read_manifest()["models"])
+        except Exception as exc:  # a damaged manifest is reported, not fatal here
+            variants, weights = [], escape(str(exc))
+        else:  # how far the shipped weights are trained: they improve from release to release
+            weights = "<br>".join(escape(describe(v)) for v in variants) or "none installed"
         return (f"<h3>{APP_NAME}</h3><p>Version {version()}{frozen}</p>"
                 "<p>Run the Phase 5 wavelet-domain learned image codec and compare it with classical codecs.</p>"
+                f"<p><small><b>Weights</b><br>{weights}</small></p>"
                 f"<p><small>Python {platform.python_version()}, Qt for Python {pyside_version}, "
                 f"{torch_line}</small></p>")
 

@@ -15,33 +15,8 @@ from pathlib import Path
 import torch
 
 from .errors import WcsError, WeightsMissingError
+from .manifest import MANIFEST, read_manifest, weights_dir, write_manifest  # noqa: F401  (re-exported)
 from .models import ModelConfig, WaveletCodecModel
-
-MANIFEST = "manifest.json"
-
-
-def weights_dir() -> Path:
-    """WCS_WEIGHTS_DIR, else the bundle's or the source tree's weights/ folder."""
-    env = os.environ.get("WCS_WEIGHTS_DIR")
-    if env:
-        return Path(env)
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "weights"
-    return Path(__file__).resolve().parent.parent / "weights"
-
-
-def read_manifest(directory: Path | None = None) -> dict:
-    path = Path(directory or weights_dir()) / MANIFEST
-    if not path.exists():
-        return {"format": 1, "models": {}}
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise WeightsMissingError(f"{path} is damaged ({exc}); reinstall the weights") from None
-    manifest.setdefault("models", {})
-    return manifest
-
 
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
@@ -161,10 +136,3 @@ def install_weights(model: WaveletCodecModel, variant: str, directory: Path, mod
     manifest["models"][variant] = entry
     write_manifest(manifest, directory)
     return entry
-
-
-def write_manifest(manifest: dict, directory: Path) -> None:
-    """Replace the manifest atomically (export and `eval --record` both update it)."""
-    from .images import write_atomic
-
-    write_atomic(Path(directory) / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), overwrite=True)

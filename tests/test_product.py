@@ -52,3 +52,7 @@ def test_window_title_icon_and_about_box(qtbot, demo_provider):
     assert win.act_about.text().replace("&", "") == f"About {product.DISPLAY_NAME}"
     text = win.product_about_text()
     assert product.DISPLAY_NAME in text and f"Version {product.VERSION}" in text
+    from core.manifest import read_manifest
+
+    for variant, entry in read_manifest()["models"].items():  # how far each installed variant is trained
+        assert f"{variant} ({entry['model_id']})" in text and "training steps" in text

@@ -54,3 +54,21 @@ def test_a_base_must_be_a_full_checkpoint(tmp_path):
         install_weights(_variant_on(base, "phase5-2g"), "phase5-2g", tmp_path, "tiny-2g", base="phase5-cb")
     with pytest.raises(WcsError, match="its own base"):
         install_weights(base, "phase5", tmp_path, "tiny-phase5", base="phase5")
+
+
+def test_describe_says_how_far_weights_are_trained(tmp_path):
+    from core.manifest import describe, write_manifest
+
+    write_manifest({"format": 1, "models": {
+        "phase5": {"model_id": "wcs-phase5-s900", "training": {"iterations": 400, "total_iterations": 900,
+                                                                "total_wall_hours": 2.5, "device": "cpu"},
+                   "kodak": {"lambda": [0.0025, 0.013], "bpp": [0.2, 0.41], "psnr-rgb": [25.0, 27.5]}},
+        "phase4": {"model_id": "wcs-phase4-s50-b900", "training": {"iterations": 50, "wall_hours": 0.1, "device": "cpu",
+                                                                    "backbone": {"iterations": 900, "wall_hours": 2.5}}},
+    }}, tmp_path)
+    assert describe("phase5", tmp_path) == ("phase5 (wcs-phase5-s900): 900 training steps, 2.5 h on cpu; "
+                                            "Kodak at λ=0.013: 0.410 bpp, 27.50 dB")
+    assert describe("phase4", tmp_path).startswith("phase4 (wcs-phase4-s50-b900): 950 training steps, 2.6 h")
+    assert describe("phase5-2g", tmp_path) == "phase5-2g: no weights installed"
+    (tmp_path / "manifest.json").write_text("{broken")
+    assert "damaged" in describe("phase5", tmp_path)
