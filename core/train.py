@@ -139,7 +139,13 @@ def load_checkpoint(path) -> dict:
     if str(path).endswith(".safetensors"):
         from safetensors.torch import load_file
 
-        return {"model": {k: v.float() for k, v in load_file(str(path)).items()}}
+        from .weights import load_tensors, read_manifest
+
+        path = Path(path)
+        listed = [v for v, e in read_manifest(path.parent)["models"].items() if e.get("file") == path.name]
+        # A listed variant may be stored against a base: load_tensors puts the two together.
+        tensors = load_tensors(listed[0], path.parent)[0] if listed else load_file(str(path))
+        return {"model": {k: v.float() for k, v in tensors.items()}}
     return torch.load(path, map_location="cpu", weights_only=True)
 
 

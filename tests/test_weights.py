@@ -72,3 +72,16 @@ def test_describe_says_how_far_weights_are_trained(tmp_path):
     assert describe("phase5-2g", tmp_path) == "phase5-2g: no weights installed"
     (tmp_path / "manifest.json").write_text("{broken")
     assert "damaged" in describe("phase5", tmp_path)
+
+
+def test_training_can_start_from_a_variant_stored_against_its_base(tmp_path):
+    from core.train import load_checkpoint
+
+    base = make_test_codec("phase5").model
+    install_weights(base, "phase5", tmp_path, "tiny-phase5")
+    variant = _variant_on(base, "phase5-2g")
+    install_weights(variant, "phase5-2g", tmp_path, "tiny-2g", base="phase5")
+    got = load_checkpoint(tmp_path / "phase5-2g.safetensors")["model"]
+    want = {k: v for k, v in variant.state_dict().items()
+            if not k.endswith(("_quantized_cdf", "_offset", "_cdf_length", "scale_table"))}
+    assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
