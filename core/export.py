@@ -64,7 +64,10 @@ def main(argv=None) -> int:
             info["training"]["total_iterations"] = prior["iterations"] + ckpt["step"]
             info["training"]["total_wall_hours"] = round((prior["wall_seconds"] + ckpt.get("wall_seconds", 0.0)) / 3600, 2)
     out = Path(a.out) if a.out else weights_dir()
-    previous = read_manifest(out)["models"].get(a.variant, {})
+    models = read_manifest(out)["models"]
+    if a.base and "backbone" in info["training"] and a.base in models:  # the weights it shares, by name
+        info["training"]["backbone"]["from"] = models[a.base].get("model_id")
+    previous = models.get(a.variant, {})
     if "kodak" in previous:
         info["kodak_previous"] = previous["kodak"]
     t = info["training"]

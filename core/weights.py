@@ -85,7 +85,14 @@ def load_tensors(variant: str, directory: Path | None = None, verify: bool = Tru
                 f"re-export {variant!r} or reinstall the shipped weights")
         if verify and file_sha256(base_path) != base_entry["sha256"]:
             raise WeightsMissingError(f"{base_path.name} does not match its sha256 in the manifest; reinstall the weights")
-        tensors = {**load_file(str(base_path)), **tensors}
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as f:
+            names = json.loads((f.metadata() or {}).get("from_base", "[]"))
+        shared = load_file(str(base_path))
+        if any(n not in shared for n in names):
+            raise WeightsMissingError(f"{base_path.name} lacks tensors that {path.name} takes from it; reinstall the weights")
+        tensors = {**{n: shared[n] for n in names}, **tensors}
     return tensors, entry
 
 
@@ -109,19 +116,21 @@ def install_weights(model: WaveletCodecModel, variant: str, directory: Path, mod
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = state_dict_for_export(model, dtype)
-    extra = {}
+    extra, meta = {}, {"model_id": model_id, "variant": variant}
     if base:
         if base == variant:
             raise WcsError("a variant cannot be its own base")
         base_tensors, base_entry = load_tensors(base, directory)
         if base_entry.get("base"):
             raise WcsError(f"{base!r} is itself stored against a base; use a full checkpoint as base")
-        state = {k: v for k, v in state.items()
-                 if not (k in base_tensors and base_tensors[k].dtype == v.dtype and torch.equal(base_tensors[k], v))}
+        shared = sorted(k for k, v in state.items()
+                        if k in base_tensors and base_tensors[k].dtype == v.dtype and torch.equal(base_tensors[k], v))
+        state = {k: v for k, v in state.items() if k not in set(shared)}
         extra = {"base": base, "base_sha256": base_entry["sha256"]}
+        meta["from_base"] = json.dumps(shared)  # exactly what to take from the base (its extra modules are not)
     path = directory / f"{variant}.safetensors"
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(state, str(tmp), metadata={"model_id": model_id, "variant": variant, **extra})
+    save_file(state, str(tmp), metadata={**meta, **extra})
     tmp.replace(path)
     entry = {
         "file": path.name,

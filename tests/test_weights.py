@@ -37,6 +37,16 @@ def test_a_variant_stored_against_its_base_holds_only_what_differs(tmp_path):
         assert torch.equal(v, want[k]), k
 
 
+def test_a_variant_without_the_bases_extra_modules_loads(tmp_path):
+    base = make_test_codec("phase5").model  # has a multi-resolution context builder; phase4 has none
+    install_weights(base, "phase5", tmp_path, "tiny-phase5")
+    variant = _variant_on(base, "phase4")
+    install_weights(variant, "phase4", tmp_path, "tiny-phase4", base="phase5")
+    loaded, _ = load_model("phase4", tmp_path)
+    assert torch.equal(loaded.g_s[0].weight, base.g_s[0].weight)
+    assert torch.equal(loaded.param_net[0][0].weight, variant.param_net[0][0].weight)
+
+
 def test_a_variant_refuses_a_base_it_was_not_tuned_on(tmp_path):
     base = make_test_codec("phase5").model
     install_weights(base, "phase5", tmp_path, "tiny-phase5")
