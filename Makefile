@@ -49,13 +49,16 @@ COMMON := --train_dataset $(TRAIN) --test_dataset $(VAL) --use_adaptive_quant --
 FT_STEPS ?= 1500
 BACKBONE := runs/phase5/last.pt
 
+# Continues from runs/phase5/last.pt, else from the shipped weights (runs/ does not outlive a session).
 train-backbone: setup
-	$(BIN)/python -m core train $(COMMON) --variant phase5 --lr 3e-4 --lr_warmup 200 \
-		--iterations 200000 --save_path runs/phase5 --val-every 2000 --resume
+	$(BIN)/python -m core train $(COMMON) --variant phase5 --lr 2e-4 --lr_warmup 300 \
+		--iterations 200000 --save_path runs/phase5 --val-every 2000 --resume \
+		$(if $(wildcard weights/phase5.safetensors),--pretrain weights/phase5.safetensors)
 
 finetune-%: setup
 	$(BIN)/python -m core train $(COMMON) --variant $* --lr 2e-4 --lr_warmup 50 --iterations $(FT_STEPS) \
 		--pretrain $(BACKBONE) --freeze_except enhanced_context multi_res_builder param_net \
+		$(if $(wildcard weights/$*.safetensors),--context_from weights/$*.safetensors) \
 		--save_path runs/$* --val-every 100000 --resume
 
 export-%: setup

@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
     p.add_argument("--save_path", default="runs/phase5")
     p.add_argument("--pretrain", help="initialise from this checkpoint (mismatched modules are skipped)")
+    p.add_argument("--context_from", help="start the --freeze_except modules from this checkpoint (e.g. the "
+                                        "variant's shipped weights) and the rest from --pretrain")
     p.add_argument("--freeze_except", nargs="+", help="train only these top-level modules, e.g. enhanced_context")
     p.add_argument("--resume", action="store_true", help="continue from SAVE_PATH/last.pt")
     p.add_argument("--seed", type=int, default=0)
@@ -213,6 +215,18 @@ def main(argv=None) -> int:
         model.load_state_dict(usable, strict=False)
         if rank == 0:
             print(f"pretrain: loaded {len(usable)}/{len(own)} tensors from {a.pretrain}")
+    if a.context_from and state is None:
+        if not a.freeze_except:
+            raise SystemExit("error: --context_from needs --freeze_except (the modules to take from it)")
+        # A variant's own earlier context networks are a better start on a retrained backbone
+        # than the backbone's: they only have to follow the backbone's change.
+        src = load_checkpoint(a.context_from)["model"]
+        own = model.state_dict()
+        usable = {k: v for k, v in src.items()
+                  if k.split(".")[0] in a.freeze_except and k in own and own[k].shape == v.shape}
+        model.load_state_dict(usable, strict=False)
+        if rank == 0:
+            print(f"context_from: loaded {len(usable)} tensors of {', '.join(a.freeze_except)} from {a.context_from}")
     if a.freeze_except:
         for name, p in model.named_parameters():
             # The hyperprior's quantiles follow the aux loss, whatever else is frozen.

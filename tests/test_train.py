@@ -82,6 +82,13 @@ def test_freeze_except_trains_only_named_modules(folder, tmp_path):
     b = train.load_checkpoint(ft / "last.pt")["model"]
     changed = {k.split(".")[0] for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])}
     assert changed and changed <= {"enhanced_context", "multi_res_builder", "entropy_bottleneck"}
+    # --context_from: the trained modules start from another checkpoint, the rest from --pretrain.
+    ft2 = tmp_path / "ft2"
+    assert train.main(args + ["--save_path", str(ft2), "--pretrain", str(base / "last.pt"), "--context_from",
+                              str(ft / "last.pt"), "--freeze_except", "enhanced_context", "--iterations", "0"]) == 0
+    c = train.load_checkpoint(ft2 / "last.pt")["model"]
+    assert all(torch.equal(c[k], b[k]) for k in b if k.startswith("enhanced_context"))
+    assert all(torch.equal(c[k], a[k]) for k in a if k.startswith("multi_res_builder"))
     wdir = tmp_path / "w"
     assert export.main([str(ft / "last.pt"), "--variant", "phase5", "--out", str(wdir)]) == 0
     t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
