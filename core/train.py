@@ -151,6 +151,12 @@ def load_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _is_derived(key: str) -> bool:
+    from .weights import _is_derived as derived
+
+    return derived(key)
+
+
 def lineage(path, ckpt: dict) -> dict:
     """How much training the weights at ``path`` already had, so a run that continues from them
     (or fine-tunes on them) reports the whole history, not only its own steps."""
@@ -211,7 +217,7 @@ def main(argv=None) -> int:
         prior = lineage(a.pretrain, src_ckpt)
         src = src_ckpt["model"]
         own = model.state_dict()
-        usable = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+        usable = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape and not _is_derived(k)}
         model.load_state_dict(usable, strict=False)
         if rank == 0:
             print(f"pretrain: loaded {len(usable)}/{len(own)} tensors from {a.pretrain}")
@@ -223,7 +229,7 @@ def main(argv=None) -> int:
         src = load_checkpoint(a.context_from)["model"]
         own = model.state_dict()
         usable = {k: v for k, v in src.items()
-                  if k.split(".")[0] in a.freeze_except and k in own and own[k].shape == v.shape}
+                  if k.split(".")[0] in a.freeze_except and k in own and own[k].shape == v.shape and not _is_derived(k)}
         model.load_state_dict(usable, strict=False)
         if rank == 0:
             print(f"context_from: loaded {len(usable)} tensors of {', '.join(a.freeze_except)} from {a.context_from}")
@@ -238,7 +244,10 @@ def main(argv=None) -> int:
     aux_opt = torch.optim.Adam(aux_params, lr=a.aux_lr)
     step, wall = 0, 0.0
     if state is not None:
-        model.load_state_dict(state["model"])
+        missing, unexpected = model.load_state_dict(
+            {k: v for k, v in state["model"].items() if not _is_derived(k)}, strict=False)
+        if [k for k in missing if not _is_derived(k)] or unexpected:
+            raise SystemExit(f"error: {save / 'last.pt'} does not fit this model; use a new --save_path")
         opt.load_state_dict(state["optimizer"])
         aux_opt.load_state_dict(state["aux_optimizer"])
         step, wall = state["step"], state.get("wall_seconds", 0.0)

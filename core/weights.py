@@ -26,10 +26,16 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+#: Buffers that are not learned: CompressAI's CDF tables (rebuilt by update()) and the constants
+#: the modules' constructors set (GDN pedestals and bounds, likelihood and scale bounds, the aux
+#: target). Stored in fp16 the tiny ones become 0 -- a likelihood bound of 0 gives an infinite
+#: rate in training -- so they are never stored nor loaded: the constructor's values stand.
+NOT_STORED = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table", "pedestal", "bound", "target",
+              "scale_bound")
+
+
 def _is_derived(key: str) -> bool:
-    # CompressAI's CDF tables are rebuilt by update(); the EntropyBottleneck's own
-    # parameters (_matrices, _biases, _factors, quantiles) are kept.
-    return key.rsplit(".", 1)[-1] in ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
+    return key.rsplit(".", 1)[-1] in NOT_STORED
 
 
 def state_dict_for_export(model: WaveletCodecModel, dtype=torch.float32) -> dict[str, torch.Tensor]:

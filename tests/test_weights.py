@@ -92,6 +92,22 @@ def test_training_can_start_from_a_variant_stored_against_its_base(tmp_path):
     variant = _variant_on(base, "phase5-2g")
     install_weights(variant, "phase5-2g", tmp_path, "tiny-2g", base="phase5")
     got = load_checkpoint(tmp_path / "phase5-2g.safetensors")["model"]
-    want = {k: v for k, v in variant.state_dict().items()
-            if not k.endswith(("_quantized_cdf", "_offset", "_cdf_length", "scale_table"))}
+    from core.weights import _is_derived
+
+    want = {k: v for k, v in variant.state_dict().items() if not _is_derived(k)}
     assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_fp16_weights_keep_the_modules_constants(tmp_path):
+    """fp16 turns the 1e-9 likelihood bound into 0 (an infinite rate in training): constants are not stored."""
+    model = make_test_codec("phase5").model
+    install_weights(model, "phase5", tmp_path, "tiny", dtype=torch.float16)
+    loaded, _ = load_model("phase5", tmp_path)
+    assert loaded.gaussian_conditional.likelihood_lower_bound.bound.item() == pytest.approx(1e-9)
+    assert loaded.entropy_bottleneck.likelihood_lower_bound.bound.item() == pytest.approx(1e-9)
+    assert loaded.g_a[1].beta_reparam.pedestal.item() > 0
+    from core.train import load_checkpoint
+
+    fresh = make_test_codec("phase5", seed=3).model
+    fresh.load_state_dict(load_checkpoint(tmp_path / "phase5.safetensors")["model"], strict=False)
+    assert fresh.gaussian_conditional.likelihood_lower_bound.bound.item() == pytest.approx(1e-9)
