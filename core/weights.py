@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 
 import torch
@@ -137,6 +136,7 @@ def install_weights(model: WaveletCodecModel, variant: str, directory: Path, mod
     path = directory / f"{variant}.safetensors"
     tmp = path.with_name(f".{path.name}.tmp")
     save_file(state, str(tmp), metadata={**meta, **extra})
+    os.chmod(tmp, 0o644)  # weights are read by every user of an installation
     tmp.replace(path)
     entry = {
         "file": path.name,
