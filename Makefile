@@ -36,7 +36,7 @@ clean:
 # Needs xvfb and the xcb libraries listed in the README. --demo: runs without shipped weights (untrained tiny models).
 screenshot: setup
 	mkdir -p results/app
-	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m app --demo --screenshot results/app/screenshot.png
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m app $(if $(wildcard weights/manifest.json),,--demo) --screenshot results/app/screenshot.png
 
 # The shipped weights, the seed's transfer-learning recipe: one Phase 5 backbone trained long
 # (`make train-backbone`, resumable), then each other variant's context networks fine-tuned on it
