@@ -26,6 +26,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from .models import LAMBDAS, ModelConfig, WaveletCodecModel, variant_config
+from .weights import _is_derived
 
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".ppm", ".tif", ".tiff"}
 
@@ -141,30 +142,37 @@ def load_checkpoint(path) -> dict:
     if str(path).endswith(".safetensors"):
         from safetensors.torch import load_file
 
-        from .weights import load_tensors, read_manifest
+        from .weights import load_tensors
 
-        path = Path(path)
-        listed = [v for v, e in read_manifest(path.parent)["models"].items() if e.get("file") == path.name]
+        variant, _ = _listed(path)
         # A listed variant may be stored against a base: load_tensors puts the two together.
-        tensors = load_tensors(listed[0], path.parent)[0] if listed else load_file(str(path))
+        tensors = load_tensors(variant, Path(path).parent)[0] if variant else load_file(str(path))
         return {"model": {k: v.float() for k, v in tensors.items()}}
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def _is_derived(key: str) -> bool:
-    from .weights import _is_derived as derived
+def _listed(path) -> tuple[str | None, dict]:
+    """(variant, manifest entry) of a shipped weights file, from the manifest beside it."""
+    from .weights import read_manifest
 
-    return derived(key)
+    name = Path(path).name
+    return next(((v, e) for v, e in read_manifest(Path(path).parent)["models"].items() if e.get("file") == name),
+                (None, {}))
+
+
+def _usable(src: dict, model, modules=None) -> dict:
+    """The learned tensors of ``src`` that fit ``model`` (of the named top-level modules only, if given)."""
+    own = model.state_dict()
+    return {k: v for k, v in src.items() if k in own and own[k].shape == v.shape and not _is_derived(k)
+            and (modules is None or k.split(".")[0] in modules)}
 
 
 def lineage(path, ckpt: dict) -> dict:
     """How much training the weights at ``path`` already had, so a run that continues from them
     (or fine-tunes on them) reports the whole history, not only its own steps."""
     if str(path).endswith(".safetensors"):
-        from .weights import read_manifest
-
+        entry = _listed(path)[1]
         name = Path(path).name
-        entry = next((e for e in read_manifest(Path(path).parent)["models"].values() if e.get("file") == name), {})
         t = entry.get("training", {})
         return {"iterations": int(t.get("total_iterations", t.get("iterations", 0)) or 0),
                 "wall_seconds": 3600.0 * float(t.get("total_wall_hours", t.get("wall_hours", 0.0)) or 0.0),
@@ -215,21 +223,16 @@ def main(argv=None) -> int:
     if a.pretrain and state is None:
         src_ckpt = load_checkpoint(a.pretrain)
         prior = lineage(a.pretrain, src_ckpt)
-        src = src_ckpt["model"]
-        own = model.state_dict()
-        usable = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape and not _is_derived(k)}
+        usable = _usable(src_ckpt["model"], model)
         model.load_state_dict(usable, strict=False)
         if rank == 0:
-            print(f"pretrain: loaded {len(usable)}/{len(own)} tensors from {a.pretrain}")
+            print(f"pretrain: loaded {len(usable)}/{len(model.state_dict())} tensors from {a.pretrain}")
     if a.context_from and state is None:
         if not a.freeze_except:
             raise SystemExit("error: --context_from needs --freeze_except (the modules to take from it)")
         # A variant's own earlier context networks are a better start on a retrained backbone
         # than the backbone's: they only have to follow the backbone's change.
-        src = load_checkpoint(a.context_from)["model"]
-        own = model.state_dict()
-        usable = {k: v for k, v in src.items()
-                  if k.split(".")[0] in a.freeze_except and k in own and own[k].shape == v.shape and not _is_derived(k)}
+        usable = _usable(load_checkpoint(a.context_from)["model"], model, a.freeze_except)
         model.load_state_dict(usable, strict=False)
         if rank == 0:
             print(f"context_from: loaded {len(usable)} tensors of {', '.join(a.freeze_except)} from {a.context_from}")
