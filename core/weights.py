@@ -88,15 +88,14 @@ def load_tensors(variant: str, directory: Path | None = None, verify: bool = Tru
             raise WeightsMissingError(
                 f"{variant!r} was fine-tuned on other {base!r} weights than those installed; "
                 f"re-export {variant!r} or reinstall the shipped weights")
-        if verify and file_sha256(base_path) != base_entry["sha256"]:
-            raise WeightsMissingError(f"{base_path.name} does not match its sha256 in the manifest; reinstall the weights")
+        shared, _ = load_tensors(base, directory, verify)  # checked like any variant
         from safetensors import safe_open
 
         with safe_open(str(path), "pt") as f:
             names = json.loads((f.metadata() or {}).get("from_base", "[]"))
-        shared = load_file(str(base_path))
         if any(n not in shared for n in names):
-            raise WeightsMissingError(f"{base_path.name} lacks tensors that {path.name} takes from it; reinstall the weights")
+            raise WeightsMissingError(f"{base_path.name} lacks tensors that {path.name} takes from it; "
+                                      "reinstall the weights")
         tensors = {**{n: shared[n] for n in names}, **tensors}
     return tensors, entry
 
