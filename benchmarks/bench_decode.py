@@ -27,9 +27,9 @@ from core.images import load_image  # noqa: E402
 VARIANTS = ["phase5", "phase5-2g", "phase5-light", "phase5-cb", "phase4"]
 
 
-def get_codec(variant: str, weights: str, N: int, M: int):
+def get_codec(variant: str, weights: str, N: int, M: int, device: str = "cpu"):
     if weights == "shipped":
-        return load_codec(variant)
+        return load_codec(variant, device=device)
     # Same seed -> the backbone is built first, in the same order, so it is identical across variants.
     return make_test_codec(variant, seed=0, N=N, M=M)
 
@@ -69,6 +69,7 @@ def main(argv=None) -> int:
     p.add_argument("--M", type=int, default=128)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = PyTorch's default)")
     p.add_argument("--json", help="also write the figures here")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (shipped weights only)")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -76,15 +77,16 @@ def main(argv=None) -> int:
     results = {}
     for v in a.variants.split(","):
         try:
-            codec = get_codec(v, a.weights, a.N, a.M)
+            codec = get_codec(v, a.weights, a.N, a.M, a.device)
         except WeightsMissingError as exc:
             print(f"{v}: skipped ({exc})")
             continue
         codec.encode(img[:64, :64], a.lam)  # warm-up: first-call allocations and kernel selection
         results[v] = measure(codec, img, a.lam, a.repeats)
     h, w = img.shape[:2]
-    print(f"\n{Path(a.image).name} {w}x{h}, lambda {a.lam}, {a.weights} weights, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}, median of {a.repeats}\n")
+    where = (torch.cuda.get_device_name() if a.device != "cpu" and torch.cuda.is_available()
+             else f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(f"\n{Path(a.image).name} {w}x{h}, lambda {a.lam}, {a.weights} weights, {where}, median of {a.repeats}\n")
     print("| variant | bpp | enc total ms | enc net | enc rANS | dec total ms | dec net | dec rANS | dec latent ms |")
     print("|---|---|---|---|---|---|---|---|---|")
     for v, r in results.items():

@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--aux-lr", type=float, default=1e-3)
     p.add_argument("--lr_warmup", type=int, default=500, help="linear warm-up steps")
+    p.add_argument("--lr_schedule", choices=["constant", "cosine"], default="constant",
+                   help="cosine: decay from --lr to --lr_min over the run (its steps or --max-minutes, "
+                        "whichever comes first)")
+    p.add_argument("--lr_min", type=float, default=1e-6)
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop (and checkpoint) after this many minutes of this run, e.g. to fit a GPU lease")
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
     p.add_argument("--save_path", default="runs/phase5")
     p.add_argument("--pretrain", help="initialise from this checkpoint (mismatched modules are skipped)")
@@ -134,6 +140,22 @@ def rd_loss(out, x, lam: float, metric: str):
 
         dist = lam * (1 - ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0))
     return bpp + dist, bpp, mse
+
+
+def lr_at(a, step: int, total: int, run_seconds: float) -> float:
+    """The learning rate for ``step``: linear warm-up, then constant or cosine decay.
+
+    With --max-minutes the decay also follows the clock, so a run cut short by its time limit
+    still ends annealed (the lr drops gave most of the gains in our runs).
+    """
+    warm = min(1.0, (step + 1) / max(1, a.lr_warmup))
+    if a.lr_schedule == "constant":
+        return a.lr * warm
+    frac = step / max(1, total)
+    if a.max_minutes > 0:
+        frac = max(frac, run_seconds / (60 * a.max_minutes))
+    frac = min(1.0, frac)
+    return warm * (a.lr_min + (a.lr - a.lr_min) * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
 def load_checkpoint(path) -> dict:
@@ -210,6 +232,8 @@ def main(argv=None) -> int:
     random.seed(a.seed + rank)
     torch.manual_seed(a.seed + rank)
     device = torch.device(a.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed patch size: let cuDNN pick its fastest kernels
     save = Path(a.save_path)
     save.mkdir(parents=True, exist_ok=True)
 
@@ -251,8 +275,11 @@ def main(argv=None) -> int:
             {k: v for k, v in state["model"].items() if not _is_derived(k)}, strict=False)
         if [k for k in missing if not _is_derived(k)] or unexpected:
             raise SystemExit(f"error: {save / 'last.pt'} does not fit this model; use a new --save_path")
-        opt.load_state_dict(state["optimizer"])
-        aux_opt.load_state_dict(state["aux_optimizer"])
+        if "optimizer" in state:  # a checkpoint rebuilt from a GPU lease carries no optimizer state
+            opt.load_state_dict(state["optimizer"])
+            aux_opt.load_state_dict(state["aux_optimizer"])
+        elif rank == 0:
+            print("note: the checkpoint has no optimizer state; Adam starts afresh")
         step, wall = state["step"], state.get("wall_seconds", 0.0)
         prior = state.get("prior")
         if rank == 0:
@@ -265,7 +292,7 @@ def main(argv=None) -> int:
     sampler = torch.utils.data.DistributedSampler(data) if distributed else None
     loader = DataLoader(data, batch_size=a.batch_size, shuffle=sampler is None, sampler=sampler,
                         num_workers=a.num_workers, drop_last=True, persistent_workers=a.num_workers > 0,
-                        worker_init_fn=_ignore_sigterm)
+                        worker_init_fn=_ignore_sigterm, pin_memory=device.type == "cuda")
     total = a.epochs * len(loader) if a.epochs else a.iterations
 
     stop = {"now": False}
@@ -287,6 +314,7 @@ def main(argv=None) -> int:
     bar = tqdm(total=total, initial=step, disable=rank != 0, dynamic_ncols=True, mininterval=5)
     last_ckpt = time.time()
     t_start = time.time() - wall
+    run_start = time.time()
     epoch = 0
     skipped = state.get("skipped_steps", 0) if state else 0
     bad_in_a_row = 0
@@ -297,8 +325,9 @@ def main(argv=None) -> int:
         for x in loader:
             x = x.to(device, non_blocking=True).to(memory_format=torch.channels_last)
             lam = random.choice(cfg.lambdas if len(a.lambdas) > 1 else a.lambdas)
+            lr = lr_at(a, step, total, time.time() - run_start)
             for g in opt.param_groups:
-                g["lr"] = a.lr * min(1.0, (step + 1) / max(1, a.lr_warmup))
+                g["lr"] = lr
             out = net(x, lam)
             loss, bpp, mse = rd_loss(out, x, lam, a.metric)
             opt.zero_grad(set_to_none=True)
@@ -323,8 +352,11 @@ def main(argv=None) -> int:
             psnr = -10 * math.log10(max(mse.item(), 1e-10))
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}", bpp=f"{bpp.item():.3f}", psnr=f"{psnr:.2f}", lam=lam)
+            if a.max_minutes > 0 and time.time() - run_start > 60 * a.max_minutes:
+                stop["now"] = True
             if log and step % 50 == 0:
-                log.write(json.dumps({"step": step, "wall": round(wall, 1), "lambda": lam, "loss": loss.item(),
+                log.write(json.dumps({"step": step, "wall": round(wall, 1), "lambda": lam, "lr": lr,
+                                      "loss": loss.item(),
                                       "bpp_est": bpp.item(), "psnr": psnr, "aux": aux.item(),
                                       "skipped": skipped}) + "\n")
                 log.flush()

@@ -96,3 +96,21 @@ def test_accepts_paths_gray_and_alpha_arrays(codecs, tmp_path):
     assert codec.encode(rgba, 0.013).recon.shape == (20, 30, 3)
     with pytest.raises(WcsError, match="uint8"):
         codec.encode(np.zeros((4, 4, 3), np.float32), 0.013)
+
+
+def test_cuda_codecs_ask_cudnn_for_deterministic_fp32_kernels():
+    import torch
+
+    from core.codec import use_deterministic_cuda
+
+    keep = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
+            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    try:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = True
+        use_deterministic_cuda()
+        assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+        assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+    finally:
+        (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
+         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) = keep

@@ -125,3 +125,29 @@ def test_a_non_finite_step_is_skipped_not_applied(folder, tmp_path, monkeypatch)
     assert ckpt["step"] == 3
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
     assert ckpt["skipped_steps"] == 1 and calls["n"] == 3
+
+
+def test_cosine_schedule_warms_up_then_anneals_by_steps_or_clock():
+    a = train.build_parser().parse_args(["--train_dataset", "x", "--lr", "1e-4", "--lr_min", "1e-5",
+                                         "--lr_warmup", "10", "--lr_schedule", "cosine"])
+    assert train.lr_at(a, 0, 100, 0.0) == pytest.approx(1e-5)  # first warm-up step: 1/10 of the peak
+    assert train.lr_at(a, 9, 1000, 0.0) == pytest.approx(1e-4, rel=1e-3)
+    assert train.lr_at(a, 50, 100, 0.0) == pytest.approx(5.5e-5)  # half way: the mean of peak and floor
+    assert train.lr_at(a, 100, 100, 0.0) == pytest.approx(1e-5)
+    # With a time limit the clock drives the decay when it is ahead of the step count.
+    a.max_minutes = 2.0
+    assert train.lr_at(a, 20, 10_000, 60.0) == pytest.approx(5.5e-5)
+    assert train.lr_at(a, 20, 10_000, 500.0) == pytest.approx(1e-5)
+    a.lr_schedule = "constant"
+    assert train.lr_at(a, 50, 100, 500.0) == pytest.approx(1e-4)
+
+
+def test_max_minutes_stops_the_run_and_checkpoints(folder, tmp_path):
+    run = tmp_path / "run"
+    assert train.main(["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16",
+                       "--batch-size", "1", "--patch-size", "64", "--save_path", str(run), "--num-workers", "0",
+                       "--iterations", "1000", "--max-minutes", "1e-6", "--lr_schedule", "cosine"]) == 0
+    ckpt = train.load_checkpoint(run / "last.pt")
+    assert ckpt["step"] == 1  # the clock ran out after the first step, not the 1000 asked for
+    log = (run / "log.jsonl").read_text()
+    assert ckpt["args"]["max_minutes"] == 1e-6 and log == ""  # no 50-step log row in a 1-step run

@@ -1,0 +1,51 @@
+"""Does a file encoded on one device decode on another? (GPU machine -> laptop, and back.)
+
+Learned codecs recompute the entropy parameters at decode time, so float differences between
+devices can break decoding; the container's latent check turns that into a clear error rather
+than a wrong picture. This script reports, for each (encoder, decoder) pair, whether the decode
+is exact, or the error the user gets.
+
+    python benchmarks/cross_device.py [--variants phase5,phase5-2g] [--devices cpu,cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.codec import load_codec  # noqa: E402
+from core.errors import WcsError  # noqa: E402
+from core.images import load_image  # noqa: E402
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--image", default="resources/sample/kodim23.png")
+    p.add_argument("--lambdas", default="0.0025,0.013,0.05")
+    p.add_argument("--variants", default="phase5,phase5-2g")
+    p.add_argument("--devices", default="cpu,cuda")
+    a = p.parse_args(argv)
+    img = load_image(a.image)
+    devices = a.devices.split(",")
+    for v in a.variants.split(","):
+        codecs = {d: load_codec(v, device=d) for d in devices}
+        for lam in map(float, a.lambdas.split(",")):
+            for enc in devices:
+                r = codecs[enc].encode(img, lam)
+                for dec in devices:
+                    try:
+                        d = codecs[dec].decode(r.data)
+                        same = np.array_equal(d.image, r.recon)
+                        print(f"{v} λ{lam} {enc}->{dec}: {'exact' if same else 'DIFFERENT PICTURE'} ({r.nbytes} bytes)")
+                    except WcsError as exc:
+                        print(f"{v} λ{lam} {enc}->{dec}: refused: {str(exc)[:120]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
