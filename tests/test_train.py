@@ -151,3 +151,31 @@ def test_max_minutes_stops_the_run_and_checkpoints(folder, tmp_path):
     assert ckpt["step"] == 1  # the clock ran out after the first step, not the 1000 asked for
     log = (run / "log.jsonl").read_text()
     assert ckpt["args"]["max_minutes"] == 1e-6 and log == ""  # no 50-step log row in a 1-step run
+
+
+def test_a_checkpoint_split_for_a_gpu_lease_joins_back_and_resumes(folder, tmp_path, monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "lease_checkpoint.py"
+    spec = importlib.util.spec_from_file_location("lease_checkpoint", path)
+    lease = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lease)
+
+    run = tmp_path / "run"
+    common = ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "1",
+              "--patch-size", "64", "--save_path", str(run), "--num-workers", "0", "--lr_warmup", "1"]
+    assert train.main(common + ["--iterations", "2"]) == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(lease, "PART_BYTES", 2000)  # force several parts on a tiny model
+    files = lease.split(str(run / "last.pt"), str(out))
+    assert len(files) > 1 and all(f.stat().st_size < 16 * 2**20 for f in files)
+    joined = lease.join(str(out), str(tmp_path / "back" / "last.pt"))
+    original = train.load_checkpoint(run / "last.pt")
+    assert joined["step"] == 2 and "optimizer" not in joined
+    assert set(joined["model"]) == set(original["model"])
+    assert all(torch.equal(joined["model"][k], original["model"][k].float()) for k in original["model"])
+    # A run resumes from it with a fresh optimizer and keeps counting steps.
+    assert train.main(common + ["--iterations", "3", "--resume", "--save_path", str(tmp_path / "back")]) == 0
+    assert train.load_checkpoint(tmp_path / "back" / "last.pt")["step"] == 3
