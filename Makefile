@@ -46,7 +46,7 @@ VAL := ../shared/data/dev
 KODAK := ../shared/data/kodak
 COMMON := --train_dataset $(TRAIN) --test_dataset $(VAL) --use_adaptive_quant --use_simple_weconv \
 	--N 64 --M 128 --batch-size 4 --patch-size 256 --num-workers 1 --threads 1 --checkpoint-minutes 4
-FT_STEPS ?= 1500
+FT_STEPS ?= 800
 BACKBONE := runs/phase5/last.pt
 
 # Continues from runs/phase5/last.pt, else from the shipped weights (runs/ does not outlive a session).
@@ -56,7 +56,7 @@ train-backbone: setup
 		$(if $(wildcard weights/phase5.safetensors),--pretrain weights/phase5.safetensors)
 
 finetune-%: setup
-	$(BIN)/python -m core train $(COMMON) --variant $* --lr 2e-4 --lr_warmup 50 --iterations $(FT_STEPS) \
+	$(BIN)/python -m core train $(COMMON) --variant $* --lr 1e-4 --lr_warmup 50 --iterations $(FT_STEPS) \
 		--pretrain $(BACKBONE) --freeze_except enhanced_context multi_res_builder param_net \
 		$(if $(wildcard weights/$*.safetensors),--context_from weights/$*.safetensors) \
 		--save_path runs/$* --val-every 100000 --resume

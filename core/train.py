@@ -173,6 +173,17 @@ def load_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _own_tensors(path) -> dict:
+    """The tensors a checkpoint or weights file holds itself. A variant stored against phase5 holds
+    its context networks itself, so they load even after phase5 was re-exported (the usual order:
+    the new backbone is exported before the variants are fine-tuned on it)."""
+    if str(path).endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return {k: v.float() for k, v in load_file(str(path)).items()}
+    return load_checkpoint(path)["model"]
+
+
 def _listed(path) -> tuple[str | None, dict]:
     """(variant, manifest entry) of a shipped weights file, from the manifest beside it."""
     from .weights import read_manifest
@@ -256,7 +267,7 @@ def main(argv=None) -> int:
             raise SystemExit("error: --context_from needs --freeze_except (the modules to take from it)")
         # A variant's own earlier context networks are a better start on a retrained backbone
         # than the backbone's: they only have to follow the backbone's change.
-        usable = _usable(load_checkpoint(a.context_from)["model"], model, a.freeze_except)
+        usable = _usable(_own_tensors(a.context_from), model, a.freeze_except)
         model.load_state_dict(usable, strict=False)
         if rank == 0:
             print(f"context_from: loaded {len(usable)} tensors of {', '.join(a.freeze_except)} from {a.context_from}")

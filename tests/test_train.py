@@ -179,3 +179,27 @@ def test_a_checkpoint_split_for_a_gpu_lease_joins_back_and_resumes(folder, tmp_p
     # A run resumes from it with a fresh optimizer and keeps counting steps.
     assert train.main(common + ["--iterations", "3", "--resume", "--save_path", str(tmp_path / "back")]) == 0
     assert train.load_checkpoint(tmp_path / "back" / "last.pt")["step"] == 3
+
+
+def test_context_from_a_variant_whose_base_was_re_exported(folder, tmp_path):
+    """Fine-tunes take their context networks from the shipped variant even once phase5 is new."""
+    args = ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "1",
+            "--patch-size", "64", "--num-workers", "0", "--iterations", "1"]
+    base, ft, wdir = tmp_path / "base", tmp_path / "ft", tmp_path / "w"
+    assert train.main(args + ["--save_path", str(base)]) == 0
+    assert train.main(args + ["--save_path", str(ft), "--pretrain", str(base / "last.pt"),
+                              "--freeze_except", "enhanced_context"]) == 0
+    assert export.main([str(base / "last.pt"), "--variant", "phase5", "--out", str(wdir)]) == 0
+    assert export.main([str(ft / "last.pt"), "--variant", "phase5-2g", "--out", str(wdir), "--base", "phase5"]) == 0
+    # The backbone trains on and is exported again: the variant's recorded base no longer matches.
+    assert train.main(args + ["--save_path", str(base), "--resume", "--iterations", "2"]) == 0
+    assert export.main([str(base / "last.pt"), "--variant", "phase5", "--out", str(wdir)]) == 0
+    with pytest.raises(Exception):
+        train.load_checkpoint(wdir / "phase5-2g.safetensors")  # as a whole model it is refused
+    ft2 = tmp_path / "ft2"
+    assert train.main(args + ["--save_path", str(ft2), "--pretrain", str(base / "last.pt"), "--iterations", "0",
+                              "--context_from", str(wdir / "phase5-2g.safetensors"),
+                              "--freeze_except", "enhanced_context"]) == 0
+    got = train.load_checkpoint(ft2 / "last.pt")["model"]
+    want = train.load_checkpoint(ft / "last.pt")["model"]
+    assert all(torch.allclose(got[k], want[k]) for k in want if k.startswith("enhanced_context"))
