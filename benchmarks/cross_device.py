@@ -33,7 +33,11 @@ def main(argv=None) -> int:
     img = load_image(a.image)
     devices = a.devices.split(",")
     for v in a.variants.split(","):
-        codecs = {d: load_codec(v, device=d) for d in devices}
+        try:
+            codecs = {d: load_codec(v, device=d) for d in devices}
+        except WcsError as exc:  # no GPU here, or the variant's weights are not installed
+            print(f"{v}: skipped ({exc})")
+            continue
         for lam in map(float, a.lambdas.split(",")):
             for enc in devices:
                 r = codecs[enc].encode(img, lam)
