@@ -123,7 +123,9 @@ class RDPlot(QWidget):
         self.update_bd()
 
     def add_row(self, row) -> None:
-        self.points.setdefault(row.curve, []).append(row)
+        points = self.points.setdefault(row.curve, [])
+        points[:] = [r for r in points if r.setting != row.setting]  # a rerun replaces its point
+        points.append(row)
         self.labels[row.curve] = row.codec_label
         if self.anchor.findData(row.curve) < 0:
             self.anchor.blockSignals(True)

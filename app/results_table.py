@@ -70,6 +70,13 @@ class ResultsModel(QAbstractTableModel):
         return None
 
     def add(self, row: ResultRow) -> None:
+        """Append a result; one for the same image, codec and setting as an earlier one (a sweep
+        that includes the λ already compressed, a rerun) replaces it instead of listing it twice."""
+        for i, old in enumerate(self.rows):
+            if (old.image_key, old.curve, old.setting) == (row.image_key, row.curve, row.setting):
+                self.rows[i] = row
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+                return
         n = len(self.rows)
         self.beginInsertRows(QModelIndex(), n, n)
         self.rows.append(row)

@@ -208,8 +208,8 @@ def test_table_sorts_numerically_and_copies(qtbot):
     model = ResultsModel()
     table = ResultsTable(model)
     qtbot.addWidget(table)
-    for bpp in (10.0, 2.0, 0.9):
-        model.add(row("jpeg", bpp=bpp))
+    for q, bpp in ((95, 10.0), (60, 2.0), (30, 0.9)):  # three settings (one setting is one row)
+        model.add(row("jpeg", bpp=bpp, value=q))
     table.sortByColumn(3, Qt.AscendingOrder)
     assert [table.proxy.index(i, 3).data() for i in range(3)] == ["0.9000", "2.0000", "10.0000"]
     table.selectRow(1)
@@ -319,3 +319,19 @@ def test_rd_plot_exports_png_and_svg(qtbot, tmp_path):
     with pytest.raises(FileExistsError):
         export.export_plot(plot.plot, tmp_path / "rd.svg")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left behind
+
+
+def test_a_rerun_of_the_same_setting_replaces_its_row_and_point(qtbot):
+    model = ResultsModel()
+    plot = RDPlot()
+    qtbot.addWidget(plot)
+    first, other = row("jpeg", bpp=0.5, value=50), row("jpeg", bpp=1.0, value=90)
+    again = row("jpeg", bpp=0.5, psnr=30.5, value=50)  # the same codec and setting, computed again
+    elsewhere = row("jpeg", bpp=0.5, value=50, image="other")
+    for r in (first, other, again, elsewhere):
+        model.add(r)
+        if r.image_key == "img":
+            plot.add_row(r)
+    assert model.rows == [again, other, elsewhere]
+    assert sorted(r.setting for r in plot.points["jpeg"]) == ["quality 50", "quality 90"]
+    assert again in plot.points["jpeg"] and first not in plot.points["jpeg"]
