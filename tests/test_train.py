@@ -203,3 +203,20 @@ def test_context_from_a_variant_whose_base_was_re_exported(folder, tmp_path):
     got = train.load_checkpoint(ft2 / "last.pt")["model"]
     want = train.load_checkpoint(ft / "last.pt")["model"]
     assert all(torch.allclose(got[k], want[k]) for k in want if k.startswith("enhanced_context"))
+
+
+def test_lease_data_stops_at_its_byte_budget(folder, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "lease_data.py"
+    spec = importlib.util.spec_from_file_location("lease_data", path)
+    lease_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lease_data)
+    out = tmp_path / "all"
+    n_all, size_all = lease_data.prepare(folder, out, 1e9)
+    assert n_all == 3 and size_all == sum(f.stat().st_size for f in out.iterdir())
+    out2 = tmp_path / "some"
+    n, size = lease_data.prepare(folder, out2, size_all - 1)  # one byte short of all three
+    assert n == 2 and size <= size_all - 1 and len(list(out2.iterdir())) == 2
+    assert all(Image.open(f).format == "WEBP" for f in out2.iterdir())
