@@ -162,14 +162,13 @@ def load_checkpoint(path) -> dict:
     """A training checkpoint (torch.save, read with weights_only) or shipped safetensors weights,
     so a later session can continue from what is in weights/ when runs/ is gone."""
     if str(path).endswith(".safetensors"):
-        from safetensors.torch import load_file
-
         from .weights import load_tensors
 
         variant, _ = _listed(path)
+        if not variant:
+            return {"model": _own_tensors(path)}
         # A listed variant may be stored against a base: load_tensors puts the two together.
-        tensors = load_tensors(variant, Path(path).parent)[0] if variant else load_file(str(path))
-        return {"model": {k: v.float() for k, v in tensors.items()}}
+        return {"model": {k: v.float() for k, v in load_tensors(variant, Path(path).parent)[0].items()}}
     return torch.load(path, map_location="cpu", weights_only=True)
 
 

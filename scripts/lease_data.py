@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 from pathlib import Path
 
 from PIL import Image
 
-EXT = {".jpg", ".jpeg", ".png", ".webp"}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.train import IMAGE_EXT  # noqa: E402  (the files training itself would read)
 
 
 def prepare(src: Path, out: Path, budget_bytes: float, quality: int = 82, seed: int = 1) -> tuple[int, int]:
     """Write WebP copies of src's images into out until the budget is reached: (count, bytes)."""
-    files = sorted(p for p in src.iterdir() if p.suffix.lower() in EXT)
+    files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_EXT)
     random.Random(seed).shuffle(files)
     out.mkdir(parents=True, exist_ok=True)
     count = total = 0

@@ -2,10 +2,10 @@
 # Continue the phase5 backbone for a fixed time on a lent GPU machine (the `device` tool), from the
 # shipped weights, and write the result to $OUT: the fp32 model in safetensors parts (each under
 # the tool's 16 MiB per-file limit), the checkpoint's metadata and the training log.
-# Needs: .whl/ (the CompressAI wheel for that machine's Python) and .gpudata/all/ (training crops),
+# Needs: .whl/ (the CompressAI and pytorch-msssim wheels for that machine's Python) and .gpudata/all/ (training crops),
 # both carried. Rebuild runs/phase5/last.pt from $OUT with `python scripts/lease_checkpoint.py join DIR`.
 set -u
-MINUTES=${MINUTES:-7.5}
+MINUTES=${MINUTES:-8.5}
 DEVICE=${DEVICE:-cuda}
 BATCH=${BATCH:-16}
 WORKERS=${WORKERS:-12}

@@ -153,14 +153,20 @@ def test_max_minutes_stops_the_run_and_checkpoints(folder, tmp_path):
     assert ckpt["args"]["max_minutes"] == 1e-6 and log == ""  # no 50-step log row in a 1-step run
 
 
-def test_a_checkpoint_split_for_a_gpu_lease_joins_back_and_resumes(folder, tmp_path, monkeypatch):
+def _script(name: str):
+    """A module of scripts/ (not a package: they are run as files)."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "scripts" / "lease_checkpoint.py"
-    spec = importlib.util.spec_from_file_location("lease_checkpoint", path)
-    lease = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lease)
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_checkpoint_split_for_a_gpu_lease_joins_back_and_resumes(folder, tmp_path, monkeypatch):
+    lease = _script("lease_checkpoint")
 
     run = tmp_path / "run"
     common = ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "1",
@@ -206,13 +212,7 @@ def test_context_from_a_variant_whose_base_was_re_exported(folder, tmp_path):
 
 
 def test_lease_data_stops_at_its_byte_budget(folder, tmp_path):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "scripts" / "lease_data.py"
-    spec = importlib.util.spec_from_file_location("lease_data", path)
-    lease_data = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lease_data)
+    lease_data = _script("lease_data")
     out = tmp_path / "all"
     n_all, size_all = lease_data.prepare(folder, out, 1e9)
     assert n_all == 3 and size_all == sum(f.stat().st_size for f in out.iterdir())
