@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test_dataset")
     p.add_argument("--lambda", dest="lambdas", type=float, nargs="+", default=list(LAMBDAS),
                    help="one value, or several for variable-rate training (default: the six seed lambdas)")
+    p.add_argument("--lambda_weights", type=float, nargs="+",
+                   help="how often each --lambda is drawn, relative (default: equally often); e.g. more "
+                        "weight on the high lambdas where the transforms are weakest")
     p.add_argument("--variant", help="start from a named variant's settings (phase5, phase5-light, ..., phase4)")
     p.add_argument("--N", type=int, default=96)
     p.add_argument("--M", type=int, default=128)
@@ -129,6 +132,24 @@ def config_from_args(a) -> ModelConfig:
                        lambdas=tuple(sorted(a.lambdas)) if len(a.lambdas) > 1 else tuple(LAMBDAS))
 
 
+def lambda_weights_for(lambdas, weights):
+    """Checks --lambda_weights against --lambda (given in the same order) and returns them in the sorted
+    order training draws from, or None for equal weights."""
+    if not weights:
+        return None
+    if len(weights) != len(lambdas) or min(weights) < 0 or sum(weights) <= 0:
+        raise SystemExit(f"--lambda_weights needs {len(lambdas)} non-negative values, not all 0 "
+                         f"(one per --lambda), got {weights}")
+    by_lambda = dict(zip(lambdas, weights))
+    return [by_lambda[lam] for lam in sorted(lambdas)]
+
+
+def pick_lambda(lambdas, weights=None):
+    if weights is None:
+        return random.choice(lambdas)
+    return random.choices(lambdas, weights=weights)[0]
+
+
 def rd_loss(out, x, lam: float, metric: str):
     n, _, h, w = x.shape
     bpp = sum(-torch.log2(l).sum() for l in out["likelihoods"].values()) / (n * h * w)
@@ -142,13 +163,14 @@ def rd_loss(out, x, lam: float, metric: str):
     return bpp + dist, bpp, mse
 
 
-def lr_at(a, step: int, total: int, run_seconds: float) -> float:
-    """The learning rate for ``step``: linear warm-up, then constant or cosine decay.
+def lr_at(a, step: int, total: int, run_seconds: float, warm_from: int = 0) -> float:
+    """The learning rate for ``step``: linear warm-up (from step ``warm_from``: a resumed run whose
+    Adam starts afresh warms up again), then constant or cosine decay.
 
     With --max-minutes the decay also follows the clock, so a run cut short by its time limit
     still ends annealed (the lr drops gave most of the gains in our runs).
     """
-    warm = min(1.0, (step + 1) / max(1, a.lr_warmup))
+    warm = min(1.0, (step - warm_from + 1) / max(1, a.lr_warmup))
     if a.lr_schedule == "constant":
         return a.lr * warm
     frac = step / max(1, total)
@@ -229,6 +251,7 @@ def _save(path: Path, payload: dict) -> None:
 
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
+    a.lambda_weights = lambda_weights_for(a.lambdas, a.lambda_weights)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     if distributed:  # launched by torchrun: one process per GPU
@@ -279,7 +302,7 @@ def main(argv=None) -> int:
     aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
     opt = torch.optim.Adam(main_params, lr=a.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=a.aux_lr)
-    step, wall = 0, 0.0
+    step, wall, warm_from = 0, 0.0, 0
     if state is not None:
         missing, unexpected = model.load_state_dict(
             {k: v for k, v in state["model"].items() if not _is_derived(k)}, strict=False)
@@ -291,6 +314,8 @@ def main(argv=None) -> int:
         elif rank == 0:
             print("note: the checkpoint has no optimizer state; Adam starts afresh")
         step, wall = state["step"], state.get("wall_seconds", 0.0)
+        if "optimizer" not in state:
+            warm_from = step
         prior = state.get("prior")
         if rank == 0:
             print(f"resumed from {save / 'last.pt'} at step {step}")
@@ -334,8 +359,8 @@ def main(argv=None) -> int:
             sampler.set_epoch(epoch)
         for x in loader:
             x = x.to(device, non_blocking=True).to(memory_format=torch.channels_last)
-            lam = random.choice(cfg.lambdas if len(a.lambdas) > 1 else a.lambdas)
-            lr = lr_at(a, step, total, time.time() - run_start)
+            lam = pick_lambda(cfg.lambdas if len(a.lambdas) > 1 else a.lambdas, a.lambda_weights)
+            lr = lr_at(a, step, total, time.time() - run_start, warm_from)
             for g in opt.param_groups:
                 g["lr"] = lr
             out = net(x, lam)

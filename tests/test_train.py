@@ -140,6 +140,9 @@ def test_cosine_schedule_warms_up_then_anneals_by_steps_or_clock():
     assert train.lr_at(a, 20, 10_000, 500.0) == pytest.approx(1e-5)
     a.lr_schedule = "constant"
     assert train.lr_at(a, 50, 100, 500.0) == pytest.approx(1e-4)
+    # A resumed run whose Adam starts afresh (a checkpoint back from a GPU lease) warms up again.
+    assert train.lr_at(a, 5000, 100, 0.0, warm_from=5000) == pytest.approx(1e-5)
+    assert train.lr_at(a, 5009, 100, 0.0, warm_from=5000) == pytest.approx(1e-4)
 
 
 def test_max_minutes_stops_the_run_and_checkpoints(folder, tmp_path):
@@ -220,3 +223,17 @@ def test_lease_data_stops_at_its_byte_budget(folder, tmp_path):
     n, size = lease_data.prepare(folder, out2, size_all - 1)  # one byte short of all three
     assert n == 2 and size <= size_all - 1 and len(list(out2.iterdir())) == 2
     assert all(Image.open(f).format == "WEBP" for f in out2.iterdir())
+
+
+def test_lambda_weights_steer_which_lambda_a_step_trains():
+    lams = [0.05, 0.0025, 0.013]  # given unsorted: weights follow the order they were given in
+    w = train.lambda_weights_for(lams, [3.0, 0.0, 1.0])
+    assert w == [0.0, 1.0, 3.0]  # sorted by lambda, as training draws them
+    train.random.seed(0)
+    draws = [train.pick_lambda(sorted(lams), w) for _ in range(4000)]
+    assert 0.0025 not in draws
+    assert 2.4 < draws.count(0.05) / draws.count(0.013) < 3.6
+    assert train.lambda_weights_for(lams, None) is None
+    for bad in ([1.0, 2.0], [1.0, -1.0, 1.0], [0.0, 0.0, 0.0]):
+        with pytest.raises(SystemExit, match="--lambda_weights"):
+            train.lambda_weights_for(lams, bad)
