@@ -420,12 +420,12 @@ def main(argv=None) -> int:
 
 
 @torch.no_grad()
-def validate(model, folder, cfg, device) -> dict:
+def validate(model, folder, cfg, device, lambdas=None) -> dict:
     """Estimated bpp (from likelihoods, for monitoring only) and PSNR at each lambda."""
     model.eval()
     data = ImageFolder(folder, 256, train=False)
     out = {}
-    for lam in cfg.lambdas:
+    for lam in lambdas or cfg.lambdas:
         bpps, psnrs = [], []
         for i in range(len(data)):
             x = data[i][None].to(device)

@@ -237,3 +237,23 @@ def test_lambda_weights_steer_which_lambda_a_step_trains():
     for bad in ([1.0, 2.0], [1.0, -1.0, 1.0], [0.0, 0.0, 0.0]):
         with pytest.raises(SystemExit, match="--lambda_weights"):
             train.lambda_weights_for(lams, bad)
+
+
+def test_dev_check_compares_checkpoints_per_lambda(folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert train.main(["--train_dataset", str(folder), "--variant", "phase5-2g", "--use_adaptive_quant",
+                       "--N", "8", "--M", "16", "--batch-size", "2", "--patch-size", "64", "--save_path", str(run),
+                       "--num-workers", "0", "--iterations", "1"]) == 0
+    dev_check = _script("dev_check")
+    ckpt = str(run / "last.pt")
+    figs = dev_check.figures(ckpt, str(folder), [0.0025, 0.05])
+    assert sorted(figs) == [0.0025, 0.05]
+    assert all(b > 0 and 0 < p < 100 for b, p in figs.values())
+    assert dev_check.main([ckpt, ckpt, "--dataset", str(folder), "--lambdas", "0.0025", "0.05"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 0.")]
+    assert len(rows) == 2
+    cells = rows[1].strip("| ").split(" | ")
+    assert len(cells) == 3, rows
+    assert cells[1] == cells[2] == f"{figs[0.05][0]:.3f} bpp / {figs[0.05][1]:.2f} dB"
+    with pytest.raises(SystemExit, match="not trained for lambda"):
+        dev_check.figures(ckpt, str(folder), [0.1])

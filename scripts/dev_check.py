@@ -1,0 +1,56 @@
+"""Compare training checkpoints (or shipped weights) on held-out photos before spending the time on
+fine-tunes, exports and a Kodak evaluation: estimated bpp and PSNR per lambda, side by side.
+
+    python scripts/dev_check.py weights/phase5.safetensors runs/phase5d/last.pt [--lambdas 0.0025 0.013 0.05]
+
+It uses the trainer's own validation (centre 256x256 crops of ../shared/data/dev, rate from the
+likelihoods), so it is a quick screen, not a file size: `python -m core eval` measures the real bits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.models import ModelConfig, WaveletCodecModel  # noqa: E402
+from core.train import load_checkpoint, validate  # noqa: E402
+from core.weights import _is_derived  # noqa: E402
+
+
+def figures(path: str, dataset: str, lambdas: list[float] | None) -> dict[float, tuple[float, float]]:
+    """{lambda: (estimated bpp, PSNR)} for one checkpoint."""
+    ckpt = load_checkpoint(path)
+    cfg = ModelConfig.from_dict(ckpt["config"])
+    if lambdas:
+        unknown = [lam for lam in lambdas if lam not in cfg.lambdas]
+        if unknown:
+            raise SystemExit(f"error: {path} was not trained for lambda {unknown}; it has {list(cfg.lambdas)}")
+    model = WaveletCodecModel(cfg)
+    model.load_state_dict({k: v.float() for k, v in ckpt["model"].items() if not _is_derived(k)}, strict=False)
+    out = validate(model, dataset, cfg, torch.device("cpu"), lambdas)
+    return {float(lam): (v["bpp_est"], v["psnr"]) for lam, v in out.items()}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("checkpoints", nargs="+")
+    p.add_argument("--dataset", default=str(Path(__file__).resolve().parent.parent.parent / "shared/data/dev"))
+    p.add_argument("--lambdas", type=float, nargs="+")
+    a = p.parse_args(argv)
+    rows = [figures(path, a.dataset, a.lambdas) for path in a.checkpoints]
+    lams = sorted(rows[0])
+    print("| lambda | " + " | ".join(a.checkpoints) + " |")
+    print("|---|" + "---|" * len(a.checkpoints))
+    for lam in lams:
+        cells = [f"{r[lam][0]:.3f} bpp / {r[lam][1]:.2f} dB" if lam in r else "-" for r in rows]
+        print(f"| {lam:g} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
