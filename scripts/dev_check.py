@@ -18,14 +18,18 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.models import ModelConfig, WaveletCodecModel  # noqa: E402
-from core.train import load_checkpoint, validate  # noqa: E402
+from core.train import _listed, load_checkpoint, validate  # noqa: E402
 from core.weights import _is_derived  # noqa: E402
 
 
 def figures(path: str, dataset: str, lambdas: list[float] | None) -> dict[float, tuple[float, float]]:
     """{lambda: (estimated bpp, PSNR)} for one checkpoint."""
     ckpt = load_checkpoint(path)
-    cfg = ModelConfig.from_dict(ckpt["config"])
+    # A training checkpoint carries its config; shipped weights have theirs in the manifest.
+    config = ckpt.get("config") or _listed(path)[1].get("config")
+    if not config:
+        raise SystemExit(f"error: {path} is neither a training checkpoint nor weights listed in a manifest")
+    cfg = ModelConfig.from_dict(config)
     if lambdas:
         unknown = [lam for lam in lambdas if lam not in cfg.lambdas]
         if unknown:

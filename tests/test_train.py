@@ -257,3 +257,8 @@ def test_dev_check_compares_checkpoints_per_lambda(folder, tmp_path, capsys):
     assert cells[1] == cells[2] == f"{figs[0.05][0]:.3f} bpp / {figs[0.05][1]:.2f} dB"
     with pytest.raises(SystemExit, match="not trained for lambda"):
         dev_check.figures(ckpt, str(folder), [0.1])
+    # Shipped weights (config from the manifest) give the figures of the checkpoint they came from.
+    wdir = tmp_path / "weights"
+    assert export.main([ckpt, "--variant", "phase5-2g", "--out", str(wdir)]) == 0
+    shipped = dev_check.figures(str(wdir / "phase5-2g.safetensors"), str(folder), [0.05])
+    assert shipped[0.05] == pytest.approx(figs[0.05], rel=1e-4)
