@@ -28,6 +28,9 @@ def main(argv=None) -> int:
     p.add_argument("--base", help="store only what differs from this installed variant (e.g. phase5, "
                                   "for a variant fine-tuned on its frozen backbone)")
     p.add_argument("--data", default="shared/data/train (6,161 crops, 256x256)")
+    p.add_argument("--schedule", help="how this run trained, in words (appended to the schedule of the "
+                                      "weights it continued, so the manifest tells the whole history)")
+    p.add_argument("--note", help="anything else a reader of the manifest should know")
     a = p.parse_args(argv)
 
     ckpt = load_checkpoint(a.checkpoint)
@@ -53,6 +56,8 @@ def main(argv=None) -> int:
             "device": ckpt.get("device", "cpu"),
         },
     }
+    if args.get("lambda_weights"):
+        info["training"]["lambda_weights"] = dict(zip(map(str, cfg.lambdas), args["lambda_weights"]))
     prior = ckpt.get("prior")
     if prior and prior.get("iterations"):
         hist = {"iterations": prior["iterations"], "wall_hours": round(prior["wall_seconds"] / 3600, 2),
@@ -70,6 +75,15 @@ def main(argv=None) -> int:
     previous = models.get(a.variant, {})
     if "kodak" in previous:
         info["kodak_previous"] = previous["kodak"]
+    if a.schedule:
+        earlier = previous.get("training", {}).get("schedule")
+        # Continued from where the shipped weights ended: their history comes first.
+        before = info["training"].get("continued_from", {}).get("iterations")
+        shipped = previous.get("training", {})
+        ended = shipped.get("total_iterations", shipped.get("iterations"))
+        info["training"]["schedule"] = f"{earlier} {a.schedule}" if earlier and before == ended else a.schedule
+    if a.note:
+        info["training"]["note"] = a.note
     t = info["training"]
     model_id = a.model_id or (f"wcs-{a.variant}-s{t['total_iterations']}" if "total_iterations" in t
                               else f"wcs-{a.variant}-s{ckpt['step']}"

@@ -234,7 +234,8 @@ def lineage(path, ckpt: dict) -> dict:
     prior = ckpt.get("prior") or {}
     return {"iterations": int(ckpt.get("step", 0)) + int(prior.get("iterations", 0)),
             "wall_seconds": float(ckpt.get("wall_seconds", 0.0)) + float(prior.get("wall_seconds", 0.0)),
-            "source": prior.get("source") or str(path)}
+            # A checkpoint has no model id: name it, and what it continued in turn.
+            "source": f"{path} (continuing {prior['source']})" if prior.get("source") else str(path)}
 
 
 def _ignore_sigterm(_worker_id: int) -> None:

@@ -262,3 +262,26 @@ def test_dev_check_compares_checkpoints_per_lambda(folder, tmp_path, capsys):
     assert export.main([ckpt, "--variant", "phase5-2g", "--out", str(wdir)]) == 0
     shipped = dev_check.figures(str(wdir / "phase5-2g.safetensors"), str(folder), [0.05])
     assert shipped[0.05] == pytest.approx(figs[0.05], rel=1e-4)
+
+
+def test_export_records_the_schedule_history_and_lambda_weights(folder, tmp_path):
+    common = ["--train_dataset", str(folder), "--variant", "phase5", "--use_adaptive_quant", "--N", "8",
+              "--M", "16", "--batch-size", "2", "--patch-size", "64", "--num-workers", "0"]
+    assert train.main(common + ["--iterations", "2", "--save_path", str(tmp_path / "a")]) == 0
+    wdir = tmp_path / "weights"
+    assert export.main([str(tmp_path / "a" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
+                        "--schedule", "First: 2 steps.", "--note", "tiny"]) == 0
+    # Continued from a checkpoint of the shipped weights (as after a GPU lease), weighting the lambdas.
+    assert train.main(common + ["--iterations", "1", "--save_path", str(tmp_path / "b"), "--pretrain",
+                                str(tmp_path / "a" / "last.pt"), "--lambda_weights", "1", "1", "1", "1", "2", "3"]) == 0
+    assert export.main([str(tmp_path / "b" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
+                        "--schedule", "Then: 1 step."]) == 0
+    t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
+    assert t["schedule"] == "First: 2 steps. Then: 1 step."
+    assert t["total_iterations"] == 3 and "note" not in t
+    assert t["continued_from"]["from"].startswith(str(tmp_path / "a" / "last.pt"))
+    assert t["lambda_weights"] == {"0.0025": 1.0, "0.0035": 1.0, "0.0067": 1.0, "0.013": 1.0, "0.025": 2.0, "0.05": 3.0}
+    # A run that does not start where the shipped weights ended starts its own schedule.
+    assert export.main([str(tmp_path / "a" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
+                        "--schedule", "Other."]) == 0
+    assert json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]["schedule"] == "Other."
