@@ -61,13 +61,32 @@ finetune-%: setup
 		$(if $(wildcard weights/$*.safetensors),--context_from weights/$*.safetensors) \
 		--save_path runs/$* --val-every 100000 --resume
 
+# SCHEDULE: how the backbone run in runs/phase5 trained, in words, for the manifest (appended to the
+# history of the weights it continued).
+VARIANT_NOTE ?= context networks fine-tuned for $(FT_STEPS) steps (lr 1e-4, batch 4) on the frozen phase5 \
+backbone, starting from their own previous context networks (--context_from); stored against phase5 (only the \
+tensors it does not share). No end-to-end stage: it would give every variant its own backbone copy
 export-%: setup
-	$(BIN)/python -m core export runs/$*/last.pt --variant $* --fp16 $(if $(filter phase5,$*),,--base phase5)
+	$(BIN)/python -m core export runs/$*/last.pt --variant $* --fp16 \
+		$(if $(filter phase5,$*),$(if $(SCHEDULE),--schedule "$(SCHEDULE)"),--base phase5 --note "$(VARIANT_NOTE)")
 
 eval-%: setup
 	$(BIN)/python -m core eval --dataset $(KODAK) --variant $* --out results/kodak-$*.json --overwrite --record
 
-.PHONY: train-backbone
+# After a new backbone in runs/phase5/last.pt: fine-tune the other variants on it two at a time
+# (their old runs/ folders are removed first, or --resume would find them finished), export phase5
+# and then the variants against it, and evaluate all five on Kodak two at a time, recording the
+# figures in the manifest (the lock in core.manifest keeps parallel updates apart). About an hour
+# on 2 CPU cores, most of it the Phase 4 evaluation.
+FT_VARIANTS := phase5-light phase5-2g phase5-cb phase4
+reship: setup
+	rm -rf $(addprefix runs/,$(FT_VARIANTS))
+	$(MAKE) -j2 $(addprefix finetune-,$(FT_VARIANTS))
+	$(MAKE) export-phase5
+	$(MAKE) $(addprefix export-,$(filter-out phase4,$(FT_VARIANTS))) export-phase4
+	$(MAKE) -j2 eval-phase4 eval-phase5 $(addprefix eval-,$(filter-out phase4,$(FT_VARIANTS)))
+
+.PHONY: train-backbone reship
 
 .PHONY: bundle bundle-check bundle-screenshot
 

@@ -55,19 +55,18 @@ def evaluate(variant: str, files: list[Path], lambdas, device="cpu", progress=No
 
 def record_in_manifest(variant: str, res: dict, dataset: str, directory: Path | None = None) -> None:
     """The manifest says how good each shipped variant is: averaged real-bitstream figures."""
-    from .weights import MANIFEST, read_manifest, weights_dir, write_manifest
+    from .manifest import MANIFEST, updating_manifest, weights_dir
 
     directory = Path(directory) if directory else weights_dir()
-    manifest = read_manifest(directory)
-    if variant not in manifest["models"]:
-        raise SystemExit(f"error: {variant} is not in {directory / MANIFEST}")
     r = res["results"]
-    manifest["models"][variant]["kodak"] = {
-        "dataset": Path(dataset).name, "images": len({row["image"] for row in res["per_image"]}),
-        **{k: [round(v, 5) for v in r[k]] for k in ("lambda", "bpp", "psnr-rgb", "ms-ssim-rgb")},
-        "decoding_time_s": [round(v, 3) for v in r["decoding_time"]],
-    }
-    write_manifest(manifest, directory)
+    with updating_manifest(directory) as manifest:
+        if variant not in manifest["models"]:
+            raise SystemExit(f"error: {variant} is not in {directory / MANIFEST}")
+        manifest["models"][variant]["kodak"] = {
+            "dataset": Path(dataset).name, "images": len({row["image"] for row in res["per_image"]}),
+            **{k: [round(v, 5) for v in r[k]] for k in ("lambda", "bpp", "psnr-rgb", "ms-ssim-rgb")},
+            "decoding_time_s": [round(v, 3) for v in r["decoding_time"]],
+        }
 
 
 def main(argv=None) -> int:

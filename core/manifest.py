@@ -5,6 +5,7 @@ Kept free of torch so that the app can show it without loading PyTorch on the GU
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -36,6 +37,24 @@ def read_manifest(directory: Path | None = None) -> dict:
         raise WeightsMissingError(f"{path} is damaged ({exc}); reinstall the weights") from None
     manifest.setdefault("models", {})
     return manifest
+
+
+@contextlib.contextmanager
+def updating_manifest(directory: Path | None = None):
+    """Read, change and write the manifest under an exclusive lock, so that exports and evaluations
+    run side by side (``make -j2``) do not lose each other's entries. Yields the manifest dict."""
+    directory = Path(directory or weights_dir())
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".manifest.lock", "a+b") as lock:
+        try:
+            import fcntl
+        except ImportError:  # Windows: these are developer tools, run one at a time there
+            fcntl = None
+        if fcntl:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = read_manifest(directory)
+        yield manifest
+        write_manifest(manifest, directory)
 
 
 def write_manifest(manifest: dict, directory: Path) -> None:

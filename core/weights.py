@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .errors import WcsError, WeightsMissingError
-from .manifest import MANIFEST, read_manifest, weights_dir, write_manifest  # noqa: F401  (re-exported)
+from .manifest import MANIFEST, read_manifest, updating_manifest, weights_dir, write_manifest  # noqa: F401
 from .models import ModelConfig, WaveletCodecModel
 
 def file_sha256(path: Path) -> str:
@@ -146,7 +146,6 @@ def install_weights(model: WaveletCodecModel, variant: str, directory: Path, mod
         **extra,
         **(info or {}),
     }
-    manifest = read_manifest(directory)
-    manifest["models"][variant] = entry
-    write_manifest(manifest, directory)
+    with updating_manifest(directory) as manifest:
+        manifest["models"][variant] = entry
     return entry

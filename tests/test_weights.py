@@ -111,3 +111,30 @@ def test_fp16_weights_keep_the_modules_constants(tmp_path):
     fresh = make_test_codec("phase5", seed=3).model
     fresh.load_state_dict(load_checkpoint(tmp_path / "phase5.safetensors")["model"], strict=False)
     assert fresh.gaussian_conditional.likelihood_lower_bound.bound.item() == pytest.approx(1e-9)
+
+
+def test_manifest_updates_side_by_side_lose_nothing(tmp_path):
+    """make -j2 runs exports and `eval --record` at once: each read-change-write holds the lock."""
+    import threading
+    import time
+
+    from core.manifest import read_manifest, updating_manifest
+
+    def add(prefix):
+        for i in range(15):
+            with updating_manifest(tmp_path) as m:
+                time.sleep(0.002)  # widen the window a lost update would need
+                m["models"][f"{prefix}{i}"] = {"file": f"{prefix}{i}.safetensors"}
+
+    threads = [threading.Thread(target=add, args=(p,)) for p in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(read_manifest(tmp_path)["models"]) == 30
+    # A change that fails half way writes nothing.
+    with pytest.raises(RuntimeError):
+        with updating_manifest(tmp_path) as m:
+            m["models"].clear()
+            raise RuntimeError("interrupted")
+    assert len(read_manifest(tmp_path)["models"]) == 30
