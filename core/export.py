@@ -76,10 +76,10 @@ def main(argv=None) -> int:
     if "kodak" in previous:
         info["kodak_previous"] = previous["kodak"]
     if a.schedule:
-        earlier = previous.get("training", {}).get("schedule")
         # Continued from where the shipped weights ended: their history comes first.
-        before = info["training"].get("continued_from", {}).get("iterations")
         shipped = previous.get("training", {})
+        earlier = shipped.get("schedule")
+        before = info["training"].get("continued_from", {}).get("iterations")
         ended = shipped.get("total_iterations", shipped.get("iterations"))
         info["training"]["schedule"] = f"{earlier} {a.schedule}" if earlier and before == ended else a.schedule
     if a.note:

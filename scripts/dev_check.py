@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.models import ModelConfig, WaveletCodecModel  # noqa: E402
 from core.train import _listed, load_checkpoint, validate  # noqa: E402
-from core.weights import _is_derived  # noqa: E402
+from core.weights import load_state  # noqa: E402
 
 
 def figures(path: str, dataset: str, lambdas: list[float] | None) -> dict[float, tuple[float, float]]:
@@ -35,7 +35,7 @@ def figures(path: str, dataset: str, lambdas: list[float] | None) -> dict[float,
         if unknown:
             raise SystemExit(f"error: {path} was not trained for lambda {unknown}; it has {list(cfg.lambdas)}")
     model = WaveletCodecModel(cfg)
-    model.load_state_dict({k: v.float() for k, v in ckpt["model"].items() if not _is_derived(k)}, strict=False)
+    load_state(model, ckpt["model"])  # the codec's own loader: refuses a checkpoint that does not fit
     out = validate(model, dataset, cfg, torch.device("cpu"), lambdas)
     return {float(lam): (v["bpp_est"], v["psnr"]) for lam, v in out.items()}
 
