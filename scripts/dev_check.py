@@ -5,11 +5,15 @@ fine-tunes, exports and a Kodak evaluation: estimated bpp and PSNR per lambda, s
 
 It uses the trainer's own validation (centre 256x256 crops of ../shared/data/dev, rate from the
 likelihoods), so it is a quick screen, not a file size: `python -m core eval` measures the real bits.
+Its last row, "no quantization", is the PSNR of g_s(g_a(x)) on the same crops: the most the
+transforms can give at any rate. When the highest lambda's PSNR is near it, the high rates are
+limited by the transforms (their size and training), not by the entropy model or the gains.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -18,12 +22,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.models import ModelConfig, WaveletCodecModel  # noqa: E402
-from core.train import _listed, load_checkpoint, validate  # noqa: E402
+from core.train import ImageFolder, _listed, load_checkpoint, validate  # noqa: E402
 from core.weights import load_state  # noqa: E402
 
 
-def figures(path: str, dataset: str, lambdas: list[float] | None) -> dict[float, tuple[float, float]]:
-    """{lambda: (estimated bpp, PSNR)} for one checkpoint."""
+def load(path: str, lambdas: list[float] | None = None) -> WaveletCodecModel:
+    """The model of a checkpoint or of shipped weights, in eval mode."""
     ckpt = load_checkpoint(path)
     # A training checkpoint carries its config; shipped weights have theirs in the manifest.
     config = ckpt.get("config") or _listed(path)[1].get("config")
@@ -36,8 +40,27 @@ def figures(path: str, dataset: str, lambdas: list[float] | None) -> dict[float,
             raise SystemExit(f"error: {path} was not trained for lambda {unknown}; it has {list(cfg.lambdas)}")
     model = WaveletCodecModel(cfg)
     load_state(model, ckpt["model"])  # the codec's own loader: refuses a checkpoint that does not fit
-    out = validate(model, dataset, cfg, torch.device("cpu"), lambdas)
+    return model.eval()
+
+
+def figures(path: str, dataset: str, lambdas: list[float] | None) -> dict[float, tuple[float, float]]:
+    """{lambda: (estimated bpp, PSNR)} for one checkpoint."""
+    model = load(path, lambdas)
+    out = validate(model, dataset, model.cfg, torch.device("cpu"), lambdas)
     return {float(lam): (v["bpp_est"], v["psnr"]) for lam, v in out.items()}
+
+
+@torch.no_grad()
+def unquantized_psnr(path: str, dataset: str) -> float:
+    """Mean PSNR of g_s(g_a(x)) over the validation crops: the transforms' ceiling."""
+    model = load(path)
+    data = ImageFolder(dataset, 256, train=False)
+    psnrs = []
+    for i in range(len(data)):
+        x = data[i][None]
+        mse = (model.g_s(model.g_a(x)).clamp(0, 1) - x).pow(2).mean().item()
+        psnrs.append(-10 * math.log10(max(mse, 1e-10)))
+    return sum(psnrs) / len(psnrs)
 
 
 def main(argv=None) -> int:
@@ -53,6 +76,8 @@ def main(argv=None) -> int:
     for lam in lams:
         cells = [f"{r[lam][0]:.3f} bpp / {r[lam][1]:.2f} dB" if lam in r else "-" for r in rows]
         print(f"| {lam:g} | " + " | ".join(cells) + " |")
+    ceilings = [unquantized_psnr(path, a.dataset) for path in a.checkpoints]
+    print("| no quantization | " + " | ".join(f"{c:.2f} dB" for c in ceilings) + " |")
     return 0
 
 

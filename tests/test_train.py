@@ -250,11 +250,17 @@ def test_dev_check_compares_checkpoints_per_lambda(folder, tmp_path, capsys):
     assert sorted(figs) == [0.0025, 0.05]
     assert all(b > 0 and 0 < p < 100 for b, p in figs.values())
     assert dev_check.main([ckpt, ckpt, "--dataset", str(folder), "--lambdas", "0.0025", "0.05"]) == 0
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 0.")]
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| 0.")]
     assert len(rows) == 2
     cells = rows[1].strip("| ").split(" | ")
     assert len(cells) == 3, rows
     assert cells[1] == cells[2] == f"{figs[0.05][0]:.3f} bpp / {figs[0.05][1]:.2f} dB"
+    # The transforms' ceiling: g_s(g_a(x)) with no rounding, in its own row.
+    ceiling = dev_check.unquantized_psnr(ckpt, str(folder))
+    assert 0 < ceiling < 100
+    last = [line for line in out.splitlines() if line.startswith("| no quantization")]
+    assert last == [f"| no quantization | {ceiling:.2f} dB | {ceiling:.2f} dB |"]
     with pytest.raises(SystemExit, match="not trained for lambda"):
         dev_check.figures(ckpt, str(folder), [0.1])
     # Shipped weights (config from the manifest) give the figures of the checkpoint they came from.
