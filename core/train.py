@@ -150,6 +150,11 @@ def pick_lambda(lambdas, weights=None):
     return random.choices(lambdas, weights=weights)[0]
 
 
+def psnr_of_mse(mse: float) -> float:
+    """PSNR of images in [0, 1] from their MSE (capped at 100 dB for a perfect match)."""
+    return -10 * math.log10(max(mse, 1e-10))
+
+
 def rd_loss(out, x, lam: float, metric: str):
     n, _, h, w = x.shape
     bpp = sum(-torch.log2(l).sum() for l in out["likelihoods"].values()) / (n * h * w)
@@ -385,7 +390,7 @@ def main(argv=None) -> int:
             aux_opt.step()
             step += 1
             wall = time.time() - t_start
-            psnr = -10 * math.log10(max(mse.item(), 1e-10))
+            psnr = psnr_of_mse(mse.item())
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}", bpp=f"{bpp.item():.3f}", psnr=f"{psnr:.2f}", lam=lam)
             if a.max_minutes > 0 and time.time() - run_start > 60 * a.max_minutes:
@@ -433,7 +438,7 @@ def validate(model, folder, cfg, device, lambdas=None) -> dict:
             o = model(x, lam)
             _, bpp, mse = rd_loss(o, x, lam, "mse")
             bpps.append(bpp.item())
-            psnrs.append(-10 * math.log10(max(mse.item(), 1e-10)))
+            psnrs.append(psnr_of_mse(mse.item()))
         out[str(lam)] = {"bpp_est": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))}
     return out
 

@@ -13,7 +13,6 @@ limited by the transforms (their size and training), not by the entropy model or
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.models import ModelConfig, WaveletCodecModel  # noqa: E402
-from core.train import ImageFolder, _listed, load_checkpoint, validate  # noqa: E402
+from core.train import ImageFolder, _listed, load_checkpoint, psnr_of_mse, validate  # noqa: E402
 from core.weights import load_state  # noqa: E402
 
 
@@ -43,23 +42,20 @@ def load(path: str, lambdas: list[float] | None = None) -> WaveletCodecModel:
     return model.eval()
 
 
-def figures(path: str, dataset: str, lambdas: list[float] | None) -> dict[float, tuple[float, float]]:
-    """{lambda: (estimated bpp, PSNR)} for one checkpoint."""
-    model = load(path, lambdas)
+def figures(model: WaveletCodecModel, dataset: str, lambdas: list[float] | None) -> dict[float, tuple[float, float]]:
+    """{lambda: (estimated bpp, PSNR)} for one model."""
     out = validate(model, dataset, model.cfg, torch.device("cpu"), lambdas)
     return {float(lam): (v["bpp_est"], v["psnr"]) for lam, v in out.items()}
 
 
 @torch.no_grad()
-def unquantized_psnr(path: str, dataset: str) -> float:
+def unquantized_psnr(model: WaveletCodecModel, dataset: str) -> float:
     """Mean PSNR of g_s(g_a(x)) over the validation crops: the transforms' ceiling."""
-    model = load(path)
     data = ImageFolder(dataset, 256, train=False)
     psnrs = []
     for i in range(len(data)):
         x = data[i][None]
-        mse = (model.g_s(model.g_a(x)).clamp(0, 1) - x).pow(2).mean().item()
-        psnrs.append(-10 * math.log10(max(mse, 1e-10)))
+        psnrs.append(psnr_of_mse((model.g_s(model.g_a(x)).clamp(0, 1) - x).pow(2).mean().item()))
     return sum(psnrs) / len(psnrs)
 
 
@@ -69,14 +65,15 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", default=str(Path(__file__).resolve().parent.parent.parent / "shared/data/dev"))
     p.add_argument("--lambdas", type=float, nargs="+")
     a = p.parse_args(argv)
-    rows = [figures(path, a.dataset, a.lambdas) for path in a.checkpoints]
+    models = [load(path, a.lambdas) for path in a.checkpoints]  # each read once for both measures
+    rows = [figures(model, a.dataset, a.lambdas) for model in models]
     lams = sorted(rows[0])
     print("| lambda | " + " | ".join(a.checkpoints) + " |")
     print("|---|" + "---|" * len(a.checkpoints))
     for lam in lams:
         cells = [f"{r[lam][0]:.3f} bpp / {r[lam][1]:.2f} dB" if lam in r else "-" for r in rows]
         print(f"| {lam:g} | " + " | ".join(cells) + " |")
-    ceilings = [unquantized_psnr(path, a.dataset) for path in a.checkpoints]
+    ceilings = [unquantized_psnr(model, a.dataset) for model in models]
     print("| no quantization | " + " | ".join(f"{c:.2f} dB" for c in ceilings) + " |")
     return 0
 

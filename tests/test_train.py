@@ -246,7 +246,7 @@ def test_dev_check_compares_checkpoints_per_lambda(folder, tmp_path, capsys):
                        "--num-workers", "0", "--iterations", "1"]) == 0
     dev_check = _script("dev_check")
     ckpt = str(run / "last.pt")
-    figs = dev_check.figures(ckpt, str(folder), [0.0025, 0.05])
+    figs = dev_check.figures(dev_check.load(ckpt), str(folder), [0.0025, 0.05])
     assert sorted(figs) == [0.0025, 0.05]
     assert all(b > 0 and 0 < p < 100 for b, p in figs.values())
     assert dev_check.main([ckpt, ckpt, "--dataset", str(folder), "--lambdas", "0.0025", "0.05"]) == 0
@@ -257,16 +257,16 @@ def test_dev_check_compares_checkpoints_per_lambda(folder, tmp_path, capsys):
     assert len(cells) == 3, rows
     assert cells[1] == cells[2] == f"{figs[0.05][0]:.3f} bpp / {figs[0.05][1]:.2f} dB"
     # The transforms' ceiling: g_s(g_a(x)) with no rounding, in its own row.
-    ceiling = dev_check.unquantized_psnr(ckpt, str(folder))
+    ceiling = dev_check.unquantized_psnr(dev_check.load(ckpt), str(folder))
     assert 0 < ceiling < 100
     last = [line for line in out.splitlines() if line.startswith("| no quantization")]
     assert last == [f"| no quantization | {ceiling:.2f} dB | {ceiling:.2f} dB |"]
     with pytest.raises(SystemExit, match="not trained for lambda"):
-        dev_check.figures(ckpt, str(folder), [0.1])
+        dev_check.load(ckpt, [0.1])
     # Shipped weights (config from the manifest) give the figures of the checkpoint they came from.
     wdir = tmp_path / "weights"
     assert export.main([ckpt, "--variant", "phase5-2g", "--out", str(wdir)]) == 0
-    shipped = dev_check.figures(str(wdir / "phase5-2g.safetensors"), str(folder), [0.05])
+    shipped = dev_check.figures(dev_check.load(str(wdir / "phase5-2g.safetensors")), str(folder), [0.05])
     assert shipped[0.05] == pytest.approx(figs[0.05], rel=1e-4)
 
 
