@@ -31,7 +31,9 @@ def curve_color(curve: str) -> QColor:
 
 def metric_value(row, key: str) -> float:
     if key == "ms_ssim_db":
-        return math.inf if row.ms_ssim >= 1 else -10.0 * math.log10(1.0 - row.ms_ssim)
+        from core.metrics import ms_ssim_db  # lazy: keeps torch out of app start-up
+
+        return ms_ssim_db(row.ms_ssim)
     return float(getattr(row, key))
 
 
@@ -236,10 +238,7 @@ class RDPlot(QWidget):
         return out
 
     def update_bd(self, *_):
-        try:
-            rates = self.bd_rates()
-        except ImportError:  # core.metrics not importable yet: leave the table empty
-            rates = {}
+        rates = self.bd_rates()
         self.bd_table.setRowCount(len(rates))
         for i, (curve, text) in enumerate(rates.items()):
             name = QTableWidgetItem(self.labels.get(curve, curve))

@@ -335,3 +335,15 @@ def test_a_rerun_of_the_same_setting_replaces_its_row_and_point(qtbot):
     assert model.rows == [again, other, elsewhere]
     assert sorted(r.setting for r in plot.points["jpeg"]) == ["quality 50", "quality 90"]
     assert again in plot.points["jpeg"] and first not in plot.points["jpeg"]
+
+
+def test_rd_plot_ms_ssim_db_axis_is_the_codec_libraries_scale(qtbot):
+    plot = RDPlot()
+    qtbot.addWidget(plot)
+    plot.add_row(row("jpeg", bpp=0.5, ms=0.99, value=50))
+    plot.add_row(row("jpeg", bpp=1.0, ms=0.999, value=90))
+    plot.metric_combo.setCurrentText("MS-SSIM (dB)")
+    rates, values = plot.curve_data("jpeg")
+    assert list(rates) == [0.5, 1.0]
+    assert values == pytest.approx([20.0, 30.0])  # -10 log10(1 - MS-SSIM), as core.bench reports it
+    assert plot.plot.getAxis("left").labelText == "MS-SSIM (dB)"
