@@ -81,7 +81,11 @@ def main(argv=None) -> int:
         earlier = shipped.get("schedule")
         before = info["training"].get("continued_from", {}).get("iterations")
         ended = shipped.get("total_iterations", shipped.get("iterations"))
-        info["training"]["schedule"] = f"{earlier} {a.schedule}" if earlier and before == ended else a.schedule
+        # Runs in between (a GPU lease) are fine when the lineage names the shipped weights: the new
+        # schedule text then describes them too.
+        via = str(info["training"].get("continued_from", {}).get("from") or "")
+        after = before is not None and ended is not None and before > ended and previous.get("model_id", "\0") in via
+        info["training"]["schedule"] = f"{earlier} {a.schedule}" if earlier and (before == ended or after) else a.schedule
     if a.note:
         info["training"]["note"] = a.note
     t = info["training"]

@@ -291,3 +291,20 @@ def test_export_records_the_schedule_history_and_lambda_weights(folder, tmp_path
     assert export.main([str(tmp_path / "a" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
                         "--schedule", "Other."]) == 0
     assert json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]["schedule"] == "Other."
+    # Runs in between that were not shipped (two lease segments, say) keep the history when the
+    # lineage names the shipped weights.
+    assert export.main([str(tmp_path / "b" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
+                        "--schedule", "Then: 1 step."]) == 0
+    shipped_id = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["model_id"]
+    for run, source in (("c", str(tmp_path / "b" / "last.pt")), ("d", f"{shipped_id}, then a lease")):
+        ckpt = tmp_path / run / "last.pt"
+        assert train.main(common + ["--iterations", "1", "--save_path", str(tmp_path / run), "--pretrain",
+                                    str(tmp_path / "b" / "last.pt" if run == "c" else tmp_path / "c" / "last.pt")]) == 0
+        c = torch.load(ckpt, weights_only=True)
+        c["prior"]["source"] = source
+        torch.save(c, ckpt)
+    assert export.main([str(tmp_path / "d" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
+                        "--schedule", "Lease: 1 step. Here: 1 step."]) == 0
+    t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
+    assert t["total_iterations"] == 5
+    assert t["schedule"] == "Other. Then: 1 step. Lease: 1 step. Here: 1 step."
