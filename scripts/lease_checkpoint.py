@@ -2,11 +2,14 @@
 
     python scripts/lease_checkpoint.py split RUN/last.pt OUTDIR      # on the GPU machine
     python scripts/lease_checkpoint.py join OUTDIR --out runs/phase5/last.pt   # here
+    python scripts/lease_checkpoint.py travel runs/phase5/last.pt .gpudata/seg.pt  # here, for a 2nd call
 
 `split` writes the fp32 model as safetensors parts of at most 12 MB and the checkpoint's other
 fields as meta.json; the optimizer state stays behind (a resumed run starts a fresh Adam).
 `join` puts them back together as a checkpoint that `core train --resume/--pretrain` and
-`core export` read.
+`core export` read. `travel` writes a checkpoint's model in fp16 with its lineage and nothing else
+(half the size), so that it fits beside the training crops in the 64 MiB that a call can carry:
+a second call of the same lease continues from it (`PRETRAIN=.gpudata/seg.pt`).
 """
 
 from __future__ import annotations
@@ -62,6 +65,18 @@ def join(folder: str, out_path: str) -> dict:
     return ckpt
 
 
+def travel(ckpt_path: str, out_path: str) -> dict:
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    small = {k: ckpt[k] for k in ("step", "wall_seconds", "prior", "config") if k in ckpt}
+    small["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    out = Path(out_path)
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save(small, tmp)
+    os.replace(tmp, out)
+    print(f"{out}: step {small['step']}, fp16, {out.stat().st_size / 1e6:.1f} MB")
+    return small
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -71,9 +86,14 @@ def main(argv=None) -> int:
     j = sub.add_parser("join")
     j.add_argument("folder")
     j.add_argument("--out", default="runs/phase5/last.pt")
+    t = sub.add_parser("travel")
+    t.add_argument("checkpoint")
+    t.add_argument("out")
     a = p.parse_args(argv)
     if a.cmd == "split":
         split(a.checkpoint, a.out_dir)
+    elif a.cmd == "travel":
+        travel(a.checkpoint, a.out)
     else:
         join(a.folder, a.out)
     return 0

@@ -188,6 +188,14 @@ def test_a_checkpoint_split_for_a_gpu_lease_joins_back_and_resumes(folder, tmp_p
     # A run resumes from it with a fresh optimizer and keeps counting steps.
     assert train.main(common + ["--iterations", "3", "--resume", "--save_path", str(tmp_path / "back")]) == 0
     assert train.load_checkpoint(tmp_path / "back" / "last.pt")["step"] == 3
+    # A second call of the lease continues from an fp16 copy, half the size, keeping the lineage.
+    small = tmp_path / "seg.pt"
+    lease.travel(str(tmp_path / "back" / "last.pt"), str(small))
+    assert small.stat().st_size < 0.75 * (tmp_path / "back" / "last.pt").stat().st_size
+    assert train.main(common + ["--iterations", "1", "--pretrain", str(small),
+                                "--save_path", str(tmp_path / "seg2")]) == 0
+    prior = train.load_checkpoint(tmp_path / "seg2" / "last.pt")["prior"]
+    assert prior["iterations"] == 3 and str(small) in prior["source"]
 
 
 def test_context_from_a_variant_whose_base_was_re_exported(folder, tmp_path):
