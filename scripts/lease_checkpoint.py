@@ -47,8 +47,11 @@ def split(ckpt_path: str, out_dir: str) -> list[Path]:
     return files
 
 
-def join(folder: str, out_path: str) -> dict:
+def join(folder: str, out_path: str, overwrite: bool = False) -> dict:
     src = Path(folder)
+    out = Path(out_path)
+    if out.exists() and not overwrite:  # runs/phase5/last.pt may be the only fp32 copy of a run
+        raise SystemExit(f"error: {out} already exists; move it away or pass --overwrite")
     model = {}
     for part in sorted(src.glob("model-part*.safetensors")):
         model.update(load_file(str(part)))
@@ -56,7 +59,6 @@ def join(folder: str, out_path: str) -> dict:
         raise SystemExit(f"error: {src} holds no model-part*.safetensors and meta.json")
     ckpt = json.loads((src / "meta.json").read_text())
     ckpt["model"] = model
-    out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     torch.save(ckpt, tmp)
@@ -86,6 +88,7 @@ def main(argv=None) -> int:
     j = sub.add_parser("join")
     j.add_argument("folder")
     j.add_argument("--out", default="runs/phase5/last.pt")
+    j.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     t = sub.add_parser("travel")
     t.add_argument("checkpoint")
     t.add_argument("out")
@@ -95,7 +98,7 @@ def main(argv=None) -> int:
     elif a.cmd == "travel":
         travel(a.checkpoint, a.out)
     else:
-        join(a.folder, a.out)
+        join(a.folder, a.out, a.overwrite)
     return 0
 
 

@@ -181,6 +181,10 @@ def test_a_checkpoint_split_for_a_gpu_lease_joins_back_and_resumes(folder, tmp_p
     files = lease.split(str(run / "last.pt"), str(out))
     assert len(files) > 1 and all(f.stat().st_size < 16 * 2**20 for f in files)
     joined = lease.join(str(out), str(tmp_path / "back" / "last.pt"))
+    before = (run / "last.pt").read_bytes()
+    with pytest.raises(SystemExit, match="already exists"):  # never over a checkpoint already there
+        lease.join(str(out), str(run / "last.pt"))
+    assert (run / "last.pt").read_bytes() == before
     original = train.load_checkpoint(run / "last.pt")
     assert joined["step"] == 2 and "optimizer" not in joined
     assert set(joined["model"]) == set(original["model"])
