@@ -79,13 +79,14 @@ def main(argv=None) -> int:
         # Continued from where the shipped weights ended: their history comes first.
         shipped = previous.get("training", {})
         earlier = shipped.get("schedule")
-        before = info["training"].get("continued_from", {}).get("iterations")
+        hist = info["training"].get("continued_from", {})
+        before = hist.get("iterations")
         ended = shipped.get("total_iterations", shipped.get("iterations"))
         # Runs in between (a GPU lease) are fine when the lineage names the shipped weights: the new
         # schedule text then describes them too.
-        via = str(info["training"].get("continued_from", {}).get("from") or "")
-        after = before is not None and ended is not None and before > ended and previous.get("model_id", "\0") in via
-        info["training"]["schedule"] = f"{earlier} {a.schedule}" if earlier and (before == ended or after) else a.schedule
+        via = before is not None and ended is not None and before > ended \
+            and previous.get("model_id", "\0") in str(hist.get("from") or "")
+        info["training"]["schedule"] = f"{earlier} {a.schedule}" if earlier and (before == ended or via) else a.schedule
     if a.note:
         info["training"]["note"] = a.note
     t = info["training"]

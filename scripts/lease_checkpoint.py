@@ -26,6 +26,14 @@ PART_BYTES = 12e6
 LEFT_BEHIND = ("model", "optimizer", "aux_optimizer")
 
 
+def _save(out: Path, ckpt: dict) -> None:
+    """torch.save via a temporary file and a rename, as core.train does; not imported from there,
+    because split runs on the lent machine, where the repository is not an installed package."""
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save(ckpt, tmp)
+    os.replace(tmp, out)
+
+
 def split(ckpt_path: str, out_dir: str) -> list[Path]:
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     model = {k: v.float().contiguous() for k, v in ckpt["model"].items()}
@@ -60,9 +68,7 @@ def join(folder: str, out_path: str, overwrite: bool = False) -> dict:
     ckpt = json.loads((src / "meta.json").read_text())
     ckpt["model"] = model
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, out)
+    _save(out, ckpt)
     print(f"{out}: step {ckpt['step']}, {len(model)} tensors")
     return ckpt
 
@@ -72,9 +78,7 @@ def travel(ckpt_path: str, out_path: str) -> dict:
     small = {k: ckpt[k] for k in ("step", "wall_seconds", "prior", "config") if k in ckpt}
     small["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
     out = Path(out_path)
-    tmp = out.with_name(out.name + ".tmp")
-    torch.save(small, tmp)
-    os.replace(tmp, out)
+    _save(out, small)
     print(f"{out}: step {small['step']}, fp16, {out.stat().st_size / 1e6:.1f} MB")
     return small
 

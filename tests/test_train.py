@@ -308,13 +308,12 @@ def test_export_records_the_schedule_history_and_lambda_weights(folder, tmp_path
     assert export.main([str(tmp_path / "b" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
                         "--schedule", "Then: 1 step."]) == 0
     shipped_id = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["model_id"]
-    for run, source in (("c", str(tmp_path / "b" / "last.pt")), ("d", f"{shipped_id}, then a lease")):
-        ckpt = tmp_path / run / "last.pt"
+    for run, start in (("c", "b"), ("d", "c")):
         assert train.main(common + ["--iterations", "1", "--save_path", str(tmp_path / run), "--pretrain",
-                                    str(tmp_path / "b" / "last.pt" if run == "c" else tmp_path / "c" / "last.pt")]) == 0
-        c = torch.load(ckpt, weights_only=True)
-        c["prior"]["source"] = source
-        torch.save(c, ckpt)
+                                    str(tmp_path / start / "last.pt")]) == 0
+    d = torch.load(tmp_path / "d" / "last.pt", weights_only=True)
+    d["prior"]["source"] = f"{shipped_id}, then a lease"  # as written by hand after a lease
+    torch.save(d, tmp_path / "d" / "last.pt")
     assert export.main([str(tmp_path / "d" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
                         "--schedule", "Lease: 1 step. Here: 1 step."]) == 0
     t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
