@@ -417,10 +417,15 @@ def main(argv=None) -> int:
                 break
         epoch += 1
     checkpoint()
+    # The last checkpoint is written: from here a SIGTERM (torchrun passes its own on) ends the process.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     bar.close()
     if rank == 0:
         print(f"stopped at step {step} after {wall / 60:.1f} min; checkpoint {save / 'last.pt'}")
     if distributed:
+        # The other ranks wait for rank 0's checkpoint, so all leave the process group together:
+        # once, after an 80-minute run, rank 0 hung in destroy_process_group after rank 1 had gone.
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     return 0
 

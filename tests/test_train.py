@@ -319,3 +319,38 @@ def test_export_records_the_schedule_history_and_lambda_weights(folder, tmp_path
     t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
     assert t["total_iterations"] == 5
     assert t["schedule"] == "Other. Then: 1 step. Lease: 1 step. Here: 1 step."
+
+
+def test_torchrun_data_parallel_run_ends_and_checkpoints(folder, tmp_path):
+    """Two CPU processes under torchrun (gloo), the way the backbone trains here: the run stops at its
+    step count, rank 0 checkpoints, and every process exits."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "core", "train",
+           "--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "1",
+           "--patch-size", "64", "--save_path", str(run), "--num-workers", "1", "--threads", "1", "--iterations", "3"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(cmd, cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ckpt = train.load_checkpoint(run / "last.pt")
+    assert ckpt["step"] == 3 and "stopped at step 3" in done.stdout
+
+
+def test_a_finished_run_gives_sigterm_back(folder, tmp_path):
+    """While training, SIGTERM only asks for a checkpoint; once the last one is written it must end
+    the process again (a run that hung on its way out could not otherwise be stopped)."""
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        assert train.main(["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16",
+                           "--batch-size", "1", "--patch-size", "64", "--save_path", str(tmp_path / "run"),
+                           "--num-workers", "0", "--iterations", "1"]) == 0
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, before)
