@@ -76,15 +76,16 @@ eval-%: setup
 # After a new backbone in runs/phase5/last.pt: fine-tune the other variants on it two at a time
 # (their old runs/ folders are removed first, or --resume would find them finished), export phase5
 # and then the variants against it, and evaluate all five on Kodak two at a time, recording the
-# figures in the manifest (the lock in core.manifest keeps parallel updates apart). About an hour
-# on 2 CPU cores, most of it the Phase 4 evaluation.
+# figures in the manifest (the lock in core.manifest keeps parallel updates apart). The evaluations
+# run one thread each: two of two threads on 2 cores made every encode about 14x slower. About 35
+# minutes on 2 CPU cores, most of it the Phase 4 evaluation.
 FT_VARIANTS := phase5-light phase5-2g phase5-cb phase4
 reship: setup
 	rm -rf $(addprefix runs/,$(FT_VARIANTS))
 	$(MAKE) -j2 $(addprefix finetune-,$(FT_VARIANTS))
 	$(MAKE) export-phase5
 	$(MAKE) $(addprefix export-,$(filter-out phase4,$(FT_VARIANTS))) export-phase4
-	$(MAKE) -j2 eval-phase4 eval-phase5 $(addprefix eval-,$(filter-out phase4,$(FT_VARIANTS)))
+	OMP_NUM_THREADS=1 $(MAKE) -j2 eval-phase4 eval-phase5 $(addprefix eval-,$(filter-out phase4,$(FT_VARIANTS)))
 
 .PHONY: train-backbone reship
 
