@@ -1,6 +1,11 @@
 """Training -> checkpoint -> resume -> export -> load -> real-bitstream eval, on a tiny model."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -20,6 +25,12 @@ def folder(tmp_path):
     for i in range(3):
         Image.fromarray(sample_crop(80, 96, top=40 * i, left=60 * i)).save(d / f"{i}.png")
     return d
+
+
+def _tiny_phase5(folder, run) -> list[str]:
+    """A phase5 run small enough for a unit test: N=8, M=16, batches of one 64x64 crop."""
+    return ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "1",
+            "--patch-size", "64", "--save_path", str(run)]
 
 
 def test_train_resume_export_eval(folder, tmp_path, monkeypatch):
@@ -97,8 +108,6 @@ def test_freeze_except_trains_only_named_modules(folder, tmp_path):
 
 
 def test_data_workers_leave_sigterm_to_the_trainer():
-    import signal
-
     before = signal.getsignal(signal.SIGTERM)
     try:
         train._ignore_sigterm(0)
@@ -147,9 +156,8 @@ def test_cosine_schedule_warms_up_then_anneals_by_steps_or_clock():
 
 def test_max_minutes_stops_the_run_and_checkpoints(folder, tmp_path):
     run = tmp_path / "run"
-    assert train.main(["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16",
-                       "--batch-size", "1", "--patch-size", "64", "--save_path", str(run), "--num-workers", "0",
-                       "--iterations", "1000", "--max-minutes", "1e-6", "--lr_schedule", "cosine"]) == 0
+    assert train.main(_tiny_phase5(folder, run) + ["--num-workers", "0", "--iterations", "1000",
+                                                   "--max-minutes", "1e-6", "--lr_schedule", "cosine"]) == 0
     ckpt = train.load_checkpoint(run / "last.pt")
     assert ckpt["step"] == 1  # the clock ran out after the first step, not the 1000 asked for
     log = (run / "log.jsonl").read_text()
@@ -159,7 +167,6 @@ def test_max_minutes_stops_the_run_and_checkpoints(folder, tmp_path):
 def _script(name: str):
     """A module of scripts/ (not a package: they are run as files)."""
     import importlib.util
-    from pathlib import Path
 
     path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -172,8 +179,7 @@ def test_a_checkpoint_split_for_a_gpu_lease_joins_back_and_resumes(folder, tmp_p
     lease = _script("lease_checkpoint")
 
     run = tmp_path / "run"
-    common = ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "1",
-              "--patch-size", "64", "--save_path", str(run), "--num-workers", "0", "--lr_warmup", "1"]
+    common = _tiny_phase5(folder, run) + ["--num-workers", "0", "--lr_warmup", "1"]
     assert train.main(common + ["--iterations", "2"]) == 0
     out = tmp_path / "out"
     out.mkdir()
@@ -324,15 +330,9 @@ def test_export_records_the_schedule_history_and_lambda_weights(folder, tmp_path
 def test_torchrun_data_parallel_run_ends_and_checkpoints(folder, tmp_path):
     """Two CPU processes under torchrun (gloo), the way the backbone trains here: the run stops at its
     step count, rank 0 checkpoints, and every process exits."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "core", "train",
-           "--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "1",
-           "--patch-size", "64", "--save_path", str(run), "--num-workers", "1", "--threads", "1", "--iterations", "3"]
+           *_tiny_phase5(folder, run), "--num-workers", "1", "--threads", "1", "--iterations", "3"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(cmd, cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
                           timeout=240)
@@ -344,13 +344,9 @@ def test_torchrun_data_parallel_run_ends_and_checkpoints(folder, tmp_path):
 def test_a_finished_run_gives_sigterm_back(folder, tmp_path):
     """While training, SIGTERM only asks for a checkpoint; once the last one is written it must end
     the process again (a run that hung on its way out could not otherwise be stopped)."""
-    import signal
-
     before = signal.getsignal(signal.SIGTERM)
     try:
-        assert train.main(["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16",
-                           "--batch-size", "1", "--patch-size", "64", "--save_path", str(tmp_path / "run"),
-                           "--num-workers", "0", "--iterations", "1"]) == 0
+        assert train.main(_tiny_phase5(folder, tmp_path / "run") + ["--num-workers", "0", "--iterations", "1"]) == 0
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, before)
