@@ -9,7 +9,6 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "resources" / "sample" / "kodim23.png"
-KODAK = ROOT.parent / "shared" / "data" / "kodak"
 
 
 def sample_crop(h: int, w: int, top: int = 100, left: int = 200) -> np.ndarray:

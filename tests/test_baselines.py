@@ -19,15 +19,14 @@ from core.baselines import vvc as vvc_mod
 from core.baselines.external import import_results
 from core.errors import WcsError
 from core.metrics import psnr
-from tests.helpers import KODAK
+from tests.helpers import sample_crop
 
 HERE = ("jpeg", "jpeg444", "webp", "avif", "heic", "jxl", "hevc", "jpeg2000")  # all but VVC work from PyPI wheels
 
 
 @pytest.fixture(scope="module")
 def crop():
-    img = np.asarray(Image.open(KODAK / "kodim01.png").convert("RGB"))
-    return np.ascontiguousarray(img[100:148, 200:264])  # 64x48
+    return sample_crop(48, 64)  # 64x48
 
 
 def test_registry_names_and_interface():

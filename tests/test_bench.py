@@ -14,7 +14,7 @@ import core.codec
 from core import bench
 from core.baselines import get_codec
 from core.errors import WcsError, WeightsMissingError
-from tests.helpers import KODAK
+from tests.helpers import sample_crop
 
 SETTINGS = {"jpeg": [20, 50, 80], "webp": [20, 50, 80]}
 
@@ -27,11 +27,10 @@ def images(tmp_path, monkeypatch):
     def no_weights(variant, device="cpu", *a, **k):
         raise WeightsMissingError(f"no weights installed for variant {variant!r}")
     monkeypatch.setattr(core.codec, "load_codec", no_weights)
-    img = np.asarray(Image.open(KODAK / "kodim01.png").convert("RGB"))
     d = tmp_path / "imgs"
     d.mkdir()
-    Image.fromarray(img[100:148, 200:264]).save(d / "a.png")
-    Image.fromarray(img[300:348, 400:464]).save(d / "b.png")
+    Image.fromarray(sample_crop(48, 64)).save(d / "a.png")
+    Image.fromarray(sample_crop(48, 64, top=300, left=400)).save(d / "b.png")
     return d
 
 

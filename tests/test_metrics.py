@@ -12,14 +12,11 @@ from core import metrics
 from core.errors import WcsError
 from core.metrics import (CurvesDontOverlapError, bd_psnr, bd_rate, error_map, ms_ssim, ms_ssim_scales, psnr,
                           psnr_y, ssim)
-from tests.helpers import KODAK
+from tests.helpers import sample_crop
 
 
 def _img(h=48, w=64, seed=0):
-    from PIL import Image
-
-    img = np.asarray(Image.open(KODAK / "kodim01.png").convert("RGB"))
-    return np.ascontiguousarray(img[100 + seed: 100 + seed + h, 200: 200 + w])
+    return sample_crop(h, w, top=100 + seed)
 
 
 def _noisy(img, sigma, seed=1):
