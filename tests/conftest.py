@@ -60,7 +60,10 @@ def window(qtbot, demo_provider):
 
 def load_into(qtbot, win, path):
     with qtbot.waitSignal(win.image_added, timeout=20_000):
-        win.add_paths([path])
+        jobs = win.add_paths([path])
+    # The image arrives before its load job has left the queue: wait for that too, so a test that
+    # counts job rows next sees only its own.
+    qtbot.waitUntil(lambda: all(j.id not in win.job_rows for j in jobs), timeout=20_000)
     return win.current_image()
 
 
