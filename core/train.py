@@ -239,8 +239,14 @@ def lineage(path, ckpt: dict) -> dict:
     prior = ckpt.get("prior") or {}
     return {"iterations": int(ckpt.get("step", 0)) + int(prior.get("iterations", 0)),
             "wall_seconds": float(ckpt.get("wall_seconds", 0.0)) + float(prior.get("wall_seconds", 0.0)),
-            # A checkpoint has no model id: name it, and what it continued in turn.
-            "source": f"{path} (continuing {prior['source']})" if prior.get("source") else str(path)}
+            # A checkpoint has no model id: name it, its own steps and what it continued in turn
+            # (the path alone is reused by the next run, so it cannot say which weights these were).
+            "source": (f"{path} ({_steps(int(ckpt.get('step', 0)))} on from {prior['source']})"
+                       if prior.get("source") else str(path))}
+
+
+def _steps(n: int) -> str:
+    return f"{n:,} step" + ("" if n == 1 else "s")
 
 
 def _ignore_sigterm(_worker_id: int) -> None:

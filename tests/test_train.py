@@ -318,6 +318,10 @@ def test_export_records_the_schedule_history_and_lambda_weights(folder, tmp_path
         assert train.main(common + ["--iterations", "1", "--save_path", str(tmp_path / run), "--pretrain",
                                     str(tmp_path / start / "last.pt")]) == 0
     d = torch.load(tmp_path / "d" / "last.pt", weights_only=True)
+    # Each checkpoint in the chain is named with its own steps: the path alone is reused by later runs.
+    a_, b_, c_ = (str(tmp_path / r / "last.pt") for r in "abc")
+    assert d["prior"]["iterations"] == 4
+    assert d["prior"]["source"] == f"{c_} (1 step on from {b_} (1 step on from {a_}))"
     d["prior"]["source"] = f"{shipped_id}, then a lease"  # as written by hand after a lease
     torch.save(d, tmp_path / "d" / "last.pt")
     assert export.main([str(tmp_path / "d" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
