@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .models import ModelConfig, VARIANTS, WaveletCodecModel
-from .train import load_checkpoint
+from .train import _steps, load_checkpoint
 from .weights import install_weights, load_state, read_manifest, weights_dir
 
 
@@ -82,10 +82,10 @@ def main(argv=None) -> int:
         hist = info["training"].get("continued_from", {})
         before = hist.get("iterations")
         ended = shipped.get("total_iterations", shipped.get("iterations"))
-        # Runs in between (a GPU lease) are fine when the lineage names the shipped weights: the new
-        # schedule text then describes them too.
+        # Runs in between (a GPU lease, an unshipped run) are fine when the lineage passes through the
+        # shipped weights, by their id or by their checkpoint: the new schedule text then describes them too.
         via = before is not None and ended is not None and before > ended \
-            and previous.get("model_id", "\0") in str(hist.get("from") or "")
+            and any(mark in str(hist.get("from") or "") for mark in _marks(previous))
         info["training"]["schedule"] = f"{earlier} {a.schedule}" if earlier and (before == ended or via) else a.schedule
     if a.note:
         info["training"]["note"] = a.note
@@ -101,3 +101,14 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _marks(entry: dict) -> list[str]:
+    """Strings a checkpoint's lineage holds when it descends from the shipped ``entry``: its model id
+    (written by hand after a lease), or the tail that names its checkpoint ("(4,911 steps on from …)"),
+    which stays the same whatever path that checkpoint has since been moved to."""
+    t = entry.get("training", {})
+    marks = [entry["model_id"]] if entry.get("model_id") else []
+    if t.get("iterations") and (t.get("continued_from") or {}).get("from"):
+        marks.append(f" ({_steps(int(t['iterations']))} on from {t['continued_from']['from']})")
+    return marks

@@ -322,13 +322,33 @@ def test_export_records_the_schedule_history_and_lambda_weights(folder, tmp_path
     a_, b_, c_ = (str(tmp_path / r / "last.pt") for r in "abc")
     assert d["prior"]["iterations"] == 4
     assert d["prior"]["source"] == f"{c_} (1 step on from {b_} (1 step on from {a_}))"
-    d["prior"]["source"] = f"{shipped_id}, then a lease"  # as written by hand after a lease
+    # That chain passes through the shipped checkpoint (1 step on from a), though not by its id.
+    assert export.main([str(tmp_path / "d" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
+                        "--schedule", "Here: 2 steps."]) == 0
+    t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
+    assert t["total_iterations"] == 5
+    assert t["schedule"] == "Other. Then: 1 step. Here: 2 steps."
+    # Ship b again; a chain from a that skips it (e, then f) starts its own schedule, though it is longer.
+    assert export.main([str(tmp_path / "b" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
+                        "--schedule", "Then: 1 step."]) == 0
+    assert train.main(common + ["--iterations", "2", "--save_path", str(tmp_path / "e"), "--pretrain",
+                                str(tmp_path / "a" / "last.pt")]) == 0
+    assert train.main(common + ["--iterations", "1", "--save_path", str(tmp_path / "f"), "--pretrain",
+                                str(tmp_path / "e" / "last.pt")]) == 0
+    assert export.main([str(tmp_path / "f" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
+                        "--schedule", "Elsewhere."]) == 0
+    t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
+    assert t["total_iterations"] == 5 and t["schedule"] == "Elsewhere."
+    # Named by hand after a lease: the model id is enough.
+    assert export.main([str(tmp_path / "b" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
+                        "--schedule", "Then: 1 step."]) == 0
+    d["prior"]["source"] = f"{shipped_id}, then a lease"
     torch.save(d, tmp_path / "d" / "last.pt")
     assert export.main([str(tmp_path / "d" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
                         "--schedule", "Lease: 1 step. Here: 1 step."]) == 0
     t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
     assert t["total_iterations"] == 5
-    assert t["schedule"] == "Other. Then: 1 step. Lease: 1 step. Here: 1 step."
+    assert t["schedule"] == "Then: 1 step. Lease: 1 step. Here: 1 step."
 
 
 def test_torchrun_data_parallel_run_ends_and_checkpoints(folder, tmp_path):
