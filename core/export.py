@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .models import ModelConfig, VARIANTS, WaveletCodecModel
-from .train import _steps, load_checkpoint
+from .train import continued, load_checkpoint
 from .weights import install_weights, load_state, read_manifest, weights_dir
 
 
@@ -99,10 +99,6 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _marks(entry: dict) -> list[str]:
     """Strings a checkpoint's lineage holds when it descends from the shipped ``entry``: its model id
     (written by hand after a lease), or the tail that names its checkpoint ("(4,911 steps on from …)"),
@@ -110,5 +106,10 @@ def _marks(entry: dict) -> list[str]:
     t = entry.get("training", {})
     marks = [entry["model_id"]] if entry.get("model_id") else []
     if t.get("iterations") and (t.get("continued_from") or {}).get("from"):
-        marks.append(f" ({_steps(int(t['iterations']))} on from {t['continued_from']['from']})")
+        marks.append(" " + continued(int(t["iterations"]), t["continued_from"]["from"]))
     return marks
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

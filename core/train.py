@@ -241,12 +241,13 @@ def lineage(path, ckpt: dict) -> dict:
             "wall_seconds": float(ckpt.get("wall_seconds", 0.0)) + float(prior.get("wall_seconds", 0.0)),
             # A checkpoint has no model id: name it, its own steps and what it continued in turn
             # (the path alone is reused by the next run, so it cannot say which weights these were).
-            "source": (f"{path} ({_steps(int(ckpt.get('step', 0)))} on from {prior['source']})"
+            "source": (f"{path} {continued(int(ckpt.get('step', 0)), prior['source'])}"
                        if prior.get("source") else str(path))}
 
 
-def _steps(n: int) -> str:
-    return f"{n:,} step" + ("" if n == 1 else "s")
+def continued(steps: int, source: str) -> str:
+    """How a lineage names what a checkpoint continued: "(4,911 steps on from SOURCE)"."""
+    return f"({steps:,} step{'' if steps == 1 else 's'} on from {source})"
 
 
 def _ignore_sigterm(_worker_id: int) -> None:
