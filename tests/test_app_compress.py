@@ -3,6 +3,7 @@
 import numpy as np
 from PySide6.QtCore import Qt
 
+from app import workers
 from core.nn.masks import group_index_map
 from tests.conftest import load_into
 
@@ -107,9 +108,19 @@ def test_live_steps_reach_the_view_while_decoding(qtbot, window, crop_png):
     assert all(n == i + 1 for i, n in seen)  # the view had each step as it arrived, not at the end
 
 
-def test_cancel_really_stops_the_running_job_and_the_queue(qtbot, window, crop_png):
+def test_cancel_really_stops_the_running_job_and_the_queue(qtbot, window, crop_png, monkeypatch):
     window.panel.set_chosen_codecs([])
-    window.panel.phase4.setChecked(True)  # raster decode: many steps, so cancel lands mid-job
+    window.panel.phase4.setChecked(True)
+    # The running job waits, once decoding, until it is cancelled: otherwise a fast machine could
+    # finish the small crop before the click lands, and the test would race the worker.
+    report = workers.LearnedJob.progress
+
+    def held(job, done, total, msg=""):
+        if msg.startswith("decoding"):
+            job._cancel.wait(30)
+        report(job, done, total, msg)
+
+    monkeypatch.setattr(workers.LearnedJob, "progress", held)
     load_into(qtbot, window, crop_png)
     jobs = window.sweep()
     assert len(jobs) == 6 and window.queue.busy

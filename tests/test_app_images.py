@@ -81,7 +81,7 @@ def test_paste_image_from_clipboard(qtbot, window):
     rgb = sample_crop(32, 48)
     img = QImage(rgb.data, 48, 32, 48 * 3, QImage.Format_RGB888).copy()
     QGuiApplication.clipboard().setImage(img)
-    with qtbot.waitSignal(window.image_added, timeout=5_000) as sig:
+    with qtbot.waitSignal(window.image_added, timeout=20_000) as sig:
         assert window.paste()
     entry = sig.args[0]
     assert entry.key.startswith("clipboard-")

@@ -72,7 +72,7 @@ def test_fit_follows_resizes_until_the_user_zooms(qtbot, compare):
     compare.fit_btn.click()
     z0 = compare.panes[0].zoom()
     compare.resize(1400, 900)
-    qtbot.waitUntil(lambda: compare.panes[0].zoom() > z0 * 1.2, timeout=3_000)  # still fitted, now bigger
+    qtbot.waitUntil(lambda: compare.panes[0].zoom() > z0 * 1.2, timeout=10_000)  # still fitted, now bigger
     compare.panes[0].zoom_by(1.5)  # the user zooms: resizing no longer changes the zoom
     z1 = compare.panes[0].zoom()
     compare.resize(900, 600)
