@@ -112,4 +112,3 @@ def _marks(entry: dict) -> list[str]:
 
 if __name__ == "__main__":
     sys.exit(main())
-
