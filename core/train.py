@@ -427,14 +427,37 @@ def main(argv=None) -> int:
     # The last checkpoint is written: from here a SIGTERM (torchrun passes its own on) ends the process.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     bar.close()
+    if log:
+        log.close()
+    del loader  # stops the persistent workers now, not at interpreter exit
     if rank == 0:
         print(f"stopped at step {step} after {wall / 60:.1f} min; checkpoint {save / 'last.pt'}")
     if distributed:
         # The other ranks wait for rank 0's checkpoint, so all leave the process group together:
         # once, after an 80-minute run, rank 0 hung in destroy_process_group after rank 1 had gone.
         torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+        _leave_process_group()
     return 0
+
+
+def _leave_process_group(wait_s: float = 60.0) -> None:
+    """Destroy the process group, then end this worker process at once.
+
+    destroy_process_group can hang now and then (pytorch/pytorch#75097), and so can the interpreter's
+    teardown of gloo's threads; once, a 3-step test run saved its checkpoint and then hung until killed.
+    Everything is saved and closed by now, so the wait is bounded and the exit skips the teardown.
+    """
+    import threading
+
+    t = threading.Thread(target=torch.distributed.destroy_process_group, daemon=True)
+    t.start()
+    t.join(wait_s)
+    if t.is_alive():
+        print(f"note: destroy_process_group still running after {wait_s:.0f} s; exiting without it",
+              file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @torch.no_grad()

@@ -365,6 +365,25 @@ def test_torchrun_data_parallel_run_ends_and_checkpoints(folder, tmp_path):
     assert ckpt["step"] == 3 and "stopped at step 3" in done.stdout
 
 
+def test_leaving_the_process_group_is_bounded(monkeypatch, capsys):
+    """A destroy_process_group that never returns must not keep a finished worker alive."""
+    import threading
+
+    never = threading.Event()
+    monkeypatch.setattr(torch.distributed, "destroy_process_group", never.wait)
+    codes = []
+
+    def fake_exit(code):
+        codes.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(train.os, "_exit", fake_exit)
+    with pytest.raises(SystemExit):
+        train._leave_process_group(wait_s=0.2)
+    never.set()
+    assert codes == [0] and "exiting without it" in capsys.readouterr().err
+
+
 def test_a_finished_run_gives_sigterm_back(folder, tmp_path):
     """While training, SIGTERM only asks for a checkpoint; once the last one is written it must end
     the process again (a run that hung on its way out could not otherwise be stopped)."""
