@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget,
 )
@@ -272,6 +272,8 @@ def _paint_timeline(p, r: QRectF, model, k, lh):
 
 def render_frame(model: DecodeOrderModel, k: int, size: QSize = QSize(880, 620)) -> QImage:
     """One animation frame as a QImage (safe in a worker thread)."""
+    if QGuiApplication.instance() is None:  # Qt aborts the process when it draws text without one
+        raise RuntimeError("rendering decode frames needs a running QGuiApplication")
     img = QImage(size, QImage.Format_RGB32)
     p = QPainter(img)
     try:

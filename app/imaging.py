@@ -35,7 +35,9 @@ def from_qimage(img: QImage) -> np.ndarray:
     img = img.convertToFormat(QImage.Format_RGB888)
     w, h, bpl = img.width(), img.height(), img.bytesPerLine()
     arr = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
-    return np.ascontiguousarray(arr[:, : 3 * w].reshape(h, w, 3))
+    # Always copy: the converted QImage dies on return, and when a row has no padding
+    # (3 * w == bpl) ascontiguousarray would hand back a view of its freed pixels.
+    return arr[:, : 3 * w].reshape(h, w, 3).copy()
 
 
 def heat_rgb(err: np.ndarray, full_scale: float = 32.0) -> np.ndarray:

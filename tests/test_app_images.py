@@ -137,3 +137,18 @@ def test_open_wcs_decodes_and_traces(qtbot, window, demo_provider, tmp_path):
         window.add_paths([p])
     assert rgb_equal(sig.args[0].rgb, enc.recon)  # decoded exactly what the encoder reconstructed
     assert window.last_error is None
+
+
+def test_from_qimage_owns_its_pixels(qapp):
+    """A width with unpadded RGB888 rows (3*w % 4 == 0) used to return a view of a freed QImage."""
+    from app.imaging import from_qimage, to_qimage
+
+    for w, h in ((64, 48), (33, 7), (1, 1)):
+        rgb = sample_crop(h, w) if w > 1 else np.full((1, 1, 3), 200, np.uint8)
+        out = from_qimage(to_qimage(rgb).convertToFormat(QImage.Format_RGB32))
+        assert out.flags.owndata and out.flags.c_contiguous and out.shape == (h, w, 3)
+        # reuse the freed memory: other images of the same size, filled with another colour
+        junk = [QImage(w, h, QImage.Format_RGB888) for _ in range(8)]
+        for j in junk:
+            j.fill(0x123456)
+        assert np.array_equal(out, rgb)

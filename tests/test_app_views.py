@@ -148,7 +148,7 @@ def test_decode_order_playback(qtbot):
     assert img.width() > 300  # it painted
 
 
-def test_decode_gif_has_one_frame_per_step(tmp_path):
+def test_decode_gif_has_one_frame_per_step(qapp, tmp_path):  # qapp: painting text needs one
     from app import export
 
     model = DecodeOrderModel(synthetic_trace(4, (2, 2)), groups=4, label="gif")
@@ -164,6 +164,19 @@ def test_decode_gif_has_one_frame_per_step(tmp_path):
     assert len(frames) == len(model.steps) and all(p.exists() for p in frames)
     with pytest.raises(FileExistsError):
         export.export_frames(model, tmp_path / "frames")
+
+
+def test_rendering_frames_without_an_application_is_a_clear_error():
+    """Without a QGuiApplication Qt would abort the whole process on the first text it draws."""
+    import subprocess
+    import sys
+
+    code = ("from app.decode_order import DecodeOrderModel, render_frame\n"
+            "from core.results import TraceStep\n"
+            "m = DecodeOrderModel([TraceStep(0, 'hyper', None, None, None, 0, 10, 5.0)], groups=4)\n"
+            "try:\n    render_frame(m, 0)\nexcept RuntimeError as e:\n    print('refused:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "refused: rendering decode frames needs" in out.stdout
 
 
 def test_race_widget_compares_decode_times(qtbot):
