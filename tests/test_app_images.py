@@ -144,7 +144,7 @@ def test_from_qimage_owns_its_pixels(qapp):
     from app.imaging import from_qimage, to_qimage
 
     for w, h in ((64, 48), (33, 7), (1, 1)):
-        rgb = sample_crop(h, w) if w > 1 else np.full((1, 1, 3), 200, np.uint8)
+        rgb = sample_crop(h, w)
         out = from_qimage(to_qimage(rgb).convertToFormat(QImage.Format_RGB32))
         assert out.flags.owndata and out.flags.c_contiguous and out.shape == (h, w, 3)
         # reuse the freed memory: other images of the same size, filled with another colour
