@@ -358,11 +358,23 @@ def test_torchrun_data_parallel_run_ends_and_checkpoints(folder, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "core", "train",
            *_tiny_phase5(folder, run), "--num-workers", "1", "--threads", "1", "--iterations", "3"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    done = subprocess.run(cmd, cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
-                          timeout=240)
-    assert done.returncode == 0, done.stderr[-2000:]
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        # SIGTERM, not SIGKILL: torchrun then stops its workers (each in its own session, out of reach
+        # of a process-group kill) instead of leaving them to hold both cores and our pipes.
+        proc.terminate()
+        try:
+            out, err = proc.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            err = "(no output: the workers did not stop)"
+        pytest.fail(f"torchrun did not finish in 240 s:\n{err[-2000:]}")
+    assert proc.returncode == 0, err[-2000:]
     ckpt = train.load_checkpoint(run / "last.pt")
-    assert ckpt["step"] == 3 and "stopped at step 3" in done.stdout
+    assert ckpt["step"] == 3 and "stopped at step 3" in out
 
 
 def test_leaving_the_process_group_is_bounded(monkeypatch, capsys):
