@@ -108,3 +108,19 @@ def test_unreadable_image(tmp_path, capsys, weights):
     code, _, err = run(capsys, "encode", bad, "-o", tmp_path / "x.wcs")
     assert code == 1 and "cannot read photo.jpg" in err
     assert not (tmp_path / "x.wcs").exists()
+
+
+def test_closed_pipe_ends_quietly(weights, image, tmp_path, capsys):
+    """`python -m core info f.wcs | head -0`: the reader is gone before the output; no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    f = tmp_path / "a.wcs"
+    assert run(capsys, "encode", image, "-o", f)[0] == 0
+    proc = subprocess.Popen([sys.executable, "-m", "core", "info", str(f)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "WCS_WEIGHTS_DIR": str(weights)})
+    proc.stdout.close()  # before the child can write: its first write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
