@@ -1,17 +1,23 @@
-"""`python -m core ...`: the headless command line (see core.cli)."""
+"""`python -m core ...` and the `wcs` command: the headless command line (see core.cli)."""
 
 import os
 import sys
 
-from .cli import main
+from .cli import main as cli_main
 
-if __name__ == "__main__":
+
+def main(argv: list[str] | None = None) -> int:
+    """core.cli.main for a process's own stdout; the `wcs` console script points here too."""
     try:
-        code = main()
+        code = cli_main(argv)
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader went away (`python -m core info f.wcs | head`): stop quietly, as Unix tools do.
+        # The reader went away (`wcs info f.wcs | head`): stop quietly, as Unix tools do.
         # stdout goes to devnull so the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
-    sys.exit(code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,6 +1,10 @@
 """The CLI end to end, with a tiny model installed as real safetensors weights."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,15 +114,13 @@ def test_unreadable_image(tmp_path, capsys, weights):
     assert not (tmp_path / "x.wcs").exists()
 
 
-def test_closed_pipe_ends_quietly(weights, image, tmp_path, capsys):
-    """`python -m core info f.wcs | head -0`: the reader is gone before the output; no traceback."""
-    import os
-    import subprocess
-    import sys
-
+@pytest.mark.parametrize("command", [[sys.executable, "-m", "core"], [str(Path(sys.executable).with_name("wcs"))]],
+                         ids=["python -m core", "wcs script"])
+def test_closed_pipe_ends_quietly(weights, image, tmp_path, capsys, command):
+    """`wcs info f.wcs | head -0`: the reader is gone before the output; no traceback."""
     f = tmp_path / "a.wcs"
     assert run(capsys, "encode", image, "-o", f)[0] == 0
-    proc = subprocess.Popen([sys.executable, "-m", "core", "info", str(f)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*command, "info", str(f)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env={**os.environ, "WCS_WEIGHTS_DIR": str(weights)})
     proc.stdout.close()  # before the child can write: its first write meets a closed pipe
     err = proc.stderr.read().decode()
