@@ -3,7 +3,8 @@
 Learned codecs recompute the entropy parameters at decode time, so float differences between
 devices can break decoding; the container's latent check turns that into a clear error rather
 than a wrong picture. This script reports, for each (encoder, decoder) pair, whether the decode
-is exact, or the error the user gets.
+is exact, how far the picture is off when the latent decoded exactly but the synthesis transform
+rounded differently on the decoding device, or the error the user gets.
 
     python benchmarks/cross_device.py [--variants phase5,phase5-2g] [--devices cpu,cuda]
 """
@@ -21,6 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.codec import load_codec  # noqa: E402
 from core.errors import WcsError  # noqa: E402
 from core.images import load_image  # noqa: E402
+
+
+def _compare(decoded: np.ndarray, recon: np.ndarray) -> str:
+    """'exact', or how far the decoded picture is from the encoder's reconstruction. The latent
+    check passed, so the symbols are the encoder's: a difference here is the synthesis transform's
+    float rounding on the decoding device (on an H200 against a CPU: 1 level in 0.003 % of samples)."""
+    diff = np.abs(decoded.astype(np.int16) - recon.astype(np.int16))
+    if not diff.any():
+        return "exact"
+    return f"latent exact, picture differs by at most {diff.max()} in {np.mean(diff > 0) * 100:.3f} % of samples"
 
 
 def main(argv=None) -> int:
@@ -44,8 +55,7 @@ def main(argv=None) -> int:
                 for dec in devices:
                     try:
                         d = codecs[dec].decode(r.data)
-                        same = np.array_equal(d.image, r.recon)
-                        print(f"{v} λ{lam} {enc}->{dec}: {'exact' if same else 'DIFFERENT PICTURE'} ({r.nbytes} bytes)")
+                        print(f"{v} λ{lam} {enc}->{dec}: {_compare(d.image, r.recon)} ({r.nbytes} bytes)")
                     except WcsError as exc:
                         print(f"{v} λ{lam} {enc}->{dec}: refused: {str(exc)[:120]}")
     return 0
