@@ -8,6 +8,10 @@ likelihoods), so it is a quick screen, not a file size: `python -m core eval` me
 Its last row, "no quantization", is the PSNR of g_s(g_a(x)) on the same crops: the most the
 transforms can give at any rate. When the highest lambda's PSNR is near it, the high rates are
 limited by the transforms (their size and training), not by the entropy model or the gains.
+
+The "BD-rate vs first" row is the ship rule made mechanical (see the README's training section):
+each column's Bjontegaard rate against the first column over the lambdas both have; negative means
+fewer bits for the same PSNR. Ship a run only when it is below zero here, never by looking at Kodak.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.errors import WcsError  # noqa: E402
+from core.metrics import bd_rate  # noqa: E402
 from core.models import ModelConfig, WaveletCodecModel  # noqa: E402
 from core.train import ImageFolder, _listed, load_checkpoint, psnr_of_mse, validate  # noqa: E402
 from core.weights import load_state  # noqa: E402
@@ -59,6 +65,17 @@ def unquantized_psnr(model: WaveletCodecModel, dataset: str) -> float:
     return sum(psnrs) / len(psnrs)
 
 
+def bd_rate_cell(anchor: dict[float, tuple[float, float]], test: dict[float, tuple[float, float]]) -> str:
+    """BD-rate of `test` against `anchor` over their common lambdas, or why there is none."""
+    lams = sorted(set(anchor) & set(test))
+    try:
+        value = bd_rate([anchor[lam][0] for lam in lams], [anchor[lam][1] for lam in lams],
+                        [test[lam][0] for lam in lams], [test[lam][1] for lam in lams])
+    except WcsError as e:  # too few lambdas, curves that do not overlap or do not rise
+        return f"- ({e})"
+    return f"{value:+.2f} %"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoints", nargs="+")
@@ -73,6 +90,8 @@ def main(argv=None) -> int:
     for lam in lams:
         cells = [f"{r[lam][0]:.3f} bpp / {r[lam][1]:.2f} dB" if lam in r else "-" for r in rows]
         print(f"| {lam:g} | " + " | ".join(cells) + " |")
+    if len(rows) > 1:
+        print("| BD-rate vs first | - | " + " | ".join(bd_rate_cell(rows[0], r) for r in rows[1:]) + " |")
     ceilings = [unquantized_psnr(model, a.dataset) for model in models]
     print("| no quantization | " + " | ".join(f"{c:.2f} dB" for c in ceilings) + " |")
     return 0

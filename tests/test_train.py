@@ -279,6 +279,10 @@ def test_dev_check_compares_checkpoints_per_lambda(folder, tmp_path, capsys):
     assert 0 < ceiling < 100
     last = [line for line in out.splitlines() if line.startswith("| no quantization")]
     assert last == [f"| no quantization | {ceiling:.2f} dB | {ceiling:.2f} dB |"]
+    # The ship rule's row, one cell per later column (this 1-step model's PSNR does not rise with the
+    # rate, so the cell says why there is no figure; the arithmetic is tested on a real-looking table below).
+    bd = [line for line in out.splitlines() if line.startswith("| BD-rate")]
+    assert bd == [f"| BD-rate vs first | - | {dev_check.bd_rate_cell(figs, figs)} |"]
     with pytest.raises(SystemExit, match="not trained for lambda"):
         dev_check.load(ckpt, [0.1])
     # Shipped weights (config from the manifest) give the figures of the checkpoint they came from.
@@ -286,6 +290,25 @@ def test_dev_check_compares_checkpoints_per_lambda(folder, tmp_path, capsys):
     assert export.main([ckpt, "--variant", "phase5-2g", "--out", str(wdir)]) == 0
     shipped = dev_check.figures(dev_check.load(str(wdir / "phase5-2g.safetensors")), str(folder), [0.05])
     assert shipped[0.05] == pytest.approx(figs[0.05], rel=1e-4)
+
+
+def test_dev_check_bd_rate_cell_reads_the_table_like_the_ship_rule():
+    dev_check = _script("dev_check")
+    anchor = {0.0025: (0.24, 30.0), 0.013: (0.49, 32.5), 0.05: (0.78, 33.8)}
+    # The same PSNR for 10 % fewer bits at every lambda is a BD-rate of -10 %; 10 % more, +10 %.
+    assert dev_check.bd_rate_cell(anchor, {k: (b * 0.9, q) for k, (b, q) in anchor.items()}) == "-10.00 %"
+    assert dev_check.bd_rate_cell(anchor, {k: (b * 1.1, q) for k, (b, q) in anchor.items()}) == "+10.00 %"
+    # A mixed screen gets one signed figure: the README's s128342 -> s130268 table (behind at one lambda,
+    # ahead at five), where a 0.1 column only the later run had would be left out.
+    lams = (0.0025, 0.0035, 0.0067, 0.013, 0.025, 0.05)
+    before = dict(zip(lams, [(0.242, 29.97), (0.287, 30.59), (0.382, 31.66), (0.493, 32.55), (0.621, 33.26),
+                             (0.781, 33.83)]))
+    after = dict(zip(lams + (0.1,), [(0.243, 30.00), (0.286, 30.57), (0.381, 31.67), (0.492, 32.56),
+                                     (0.620, 33.28), (0.779, 33.85), (1.0, 34.2)]))
+    assert dev_check.bd_rate_cell(before, after) == "-0.44 %"
+    # Too few common lambdas to integrate: the cell says why instead of a number.
+    cell = dev_check.bd_rate_cell(anchor, {0.05: (0.7, 33.8)})
+    assert cell.startswith("- (") and "at least 2 points" in cell
 
 
 def test_export_records_the_schedule_history_and_lambda_weights(folder, tmp_path):
