@@ -559,8 +559,9 @@ class MainWindow(QMainWindow):
             return None
         return name
 
-    def _learned(self, image, variant, lam, match=None, device=None) -> LearnedJob:
-        job = LearnedJob(self.provider, image, variant, lam, device or self.panel.device_name())
+    def _learned(self, image, variant, lam, match=None, device=None, refine=None) -> LearnedJob:
+        refine = self.panel.refine_steps() if refine is None else refine
+        job = LearnedJob(self.provider, image, variant, lam, device or self.panel.device_name(), refine)
         job.signals.result.connect(self._result)
         job.signals.step.connect(self._job_step)
         if match:
@@ -645,7 +646,7 @@ class MainWindow(QMainWindow):
         for v in ("phase5", "phase5-2g", "phase4"):
             have = any(r.variant == v and abs(r.value - lam) < 1e-9 for r in self.rows_for())
             if avail.get(v) is None and not have:
-                jobs.append(self._learned(image, v, lam))
+                jobs.append(self._learned(image, v, lam, refine=0))  # decode times: refining would only slow it
         if not jobs and not any(avail.get(v) is None for v in ("phase5", "phase5-2g", "phase4")):
             self.statusBar().showMessage("The decode race needs the learned variants' weights (or the demo models)", 8000)
         self.tabs.setCurrentWidget(self.decode_view)
@@ -783,7 +784,7 @@ class MainWindow(QMainWindow):
         if kind == "device" and isinstance(job, LearnedJob):
             def retry():
                 self.panel.set_device("cpu")
-                self._learned(job.image, job.variant, job.lam, device="cpu")
+                self._learned(job.image, job.variant, job.lam, device="cpu", refine=job.refine)
         self.show_error(kind, message, retry)
 
     def show_error(self, kind: str, message: str, retry_cpu=None):

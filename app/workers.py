@@ -326,10 +326,13 @@ class WarmupJob(Job):
 class LearnedJob(Job):
     """Encode with a learned variant, then decode the bytes (tracing every step) and measure."""
 
-    def __init__(self, provider: CodecProvider, image: ImageEntry, variant: str, lam: float, device: str = "cpu"):
+    def __init__(self, provider: CodecProvider, image: ImageEntry, variant: str, lam: float, device: str = "cpu",
+                 refine: int = 0):
         super().__init__()
         self.provider, self.image, self.variant, self.lam, self.device = provider, image, variant, float(lam), device
-        self.title = f"{provider.label(variant)} λ={self.lam:g} · {image.name}"
+        self.refine = int(refine)
+        more = f" refine {self.refine}" if self.refine else ""
+        self.title = f"{provider.label(variant)} λ={self.lam:g}{more} · {image.name}"
 
     def work(self) -> None:
         self.progress(0, 100, "loading model")
@@ -341,7 +344,11 @@ class LearnedJob(Job):
             n_steps[0] += 1
             self.progress(min(45, 5 + n_steps[0] * 2), 100, f"encoding: {step.stage} {step.band or ''}")
 
-        enc = codec.encode(self.image.rgb, lam=self.lam, on_step=on_enc, cancel=lambda: self.cancelled)
+        def on_refine(i, loss):
+            self.progress(5 + int(35 * i / self.refine), 100, f"refining the latent: step {i} of {self.refine}")
+
+        enc = codec.encode(self.image.rgb, lam=self.lam, on_step=on_enc, cancel=lambda: self.cancelled,
+                           refine=self.refine, on_refine=on_refine)
         self.check()
         n_steps[0] = 0
         total_steps = max(len(enc.trace), 1)
@@ -355,8 +362,12 @@ class LearnedJob(Job):
         self.check()
         self.progress(92, 100, "measuring")
         ps, ms, heat = _metrics(self.image.rgb, dec.image)
+        # A refined encode is another encoder of the same model: its own RD curve beside the plain one.
+        curve, label, setting = self.variant, self.provider.label(self.variant), f"λ={self.lam:g}"
+        if self.refine:
+            curve, label, setting = f"{curve}+refine", f"{label} refined", f"{setting} refine {self.refine}"
         row = ResultRow(
-            self.image.key, self.variant, self.provider.label(self.variant), f"λ={self.lam:g}", self.lam, "learned",
+            self.image.key, curve, label, setting, self.lam, "learned",
             enc.nbytes, enc.bpp, ps, ms, enc.timings.get("total", 0.0), dec.timings.get("total", 0.0),
             data=enc.data, recon=dec.image, heat=heat, ext=".wcs", variant=self.variant, groups=codec.groups,
             decode_trace=list(dec.trace), encode_trace=list(enc.trace),

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--variant", default="phase5", choices=list(VARIANTS))
     e.add_argument("--lambda", dest="lam", type=float, default=0.013,
                    help=f"rate-distortion trade-off in [{LAMBDAS[0]}, {LAMBDAS[-1]}] (default 0.013)")
+    e.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="search STEPS optimisation steps for a latent that codes this image in fewer bits for "
+                        "its quality (slower encode, any decoder reads it; 30 is a good start)")
     e.add_argument("--recon", help="also write the encoder's reconstruction (PNG)")
     e.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     e.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -64,7 +67,7 @@ def _encode(a) -> int:
         if target.exists() and not a.overwrite:
             raise WcsError(f"{target} already exists; pass --overwrite to replace it")
     rgb = load_image(a.image)
-    res = load_codec(a.variant, a.device).encode(rgb, a.lam)
+    res = load_codec(a.variant, a.device).encode(rgb, a.lam, refine=a.refine)
     write_atomic(out, res.data, overwrite=a.overwrite)
     if a.recon:
         save_png_atomic(res.recon, a.recon, overwrite=a.overwrite)
@@ -73,7 +76,11 @@ def _encode(a) -> int:
         f"{Path(a.image).name} {res.width}x{res.height} -> {out}: {res.nbytes} bytes, {res.bpp:.4f} bpp, "
         f"PSNR {psnr(rgb, res.recon):.2f} dB ({res.variant}, lambda {res.lam:g}); "
         f"encode {t['total']:.0f} ms (network {t['analysis'] + t['hyper'] + t['context_net'] + t['synthesis']:.0f}, "
-        f"entropy coding {t['entropy']:.0f})"
+        f"entropy coding {t['entropy']:.0f}"
+        + (f", refinement {t['refine']:.0f} over {res.refined['steps']} steps, best at step "
+           f"{res.refined['best_step']}, loss {res.refined['loss_start']:.4f} -> {res.refined['loss_best']:.4f}"
+           if res.refined else "")
+        + ")"
     )
     return 0
 

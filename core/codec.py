@@ -18,6 +18,7 @@ from . import bitstream
 from .errors import BitstreamError, DeviceError, LatentCheckError, WcsError, WeightsMissingError
 from .images import as_rgb8
 from .models import LAMBDAS, VARIANTS, ModelConfig, WaveletCodecModel, pad_to_multiple, variant_config, variant_for
+from .models.refine import refine_latent
 from .models.steps import StepRecorder
 from .results import BANDS, DecodeResult, EncodeResult
 from .weights import load_model, read_manifest, weights_dir
@@ -97,16 +98,28 @@ class Codec:
             raise WcsError(f"lambda {lam:g} is outside this model's range [{lo:g}, {hi:g}]")
         return lam
 
-    def encode(self, image, lam: float = DEFAULT_LAMBDA, on_step=None, cancel=None) -> EncodeResult:
+    def encode(self, image, lam: float = DEFAULT_LAMBDA, on_step=None, cancel=None, refine: int = 0,
+               on_refine=None) -> EncodeResult:
+        """Encode an image. ``refine`` > 0 spends that many optimisation steps searching for a latent
+        that codes this image better (slower encode, same decoder; see core.models.refine);
+        ``on_refine(step, loss)`` reports each of them."""
         lam = self._check_lambda(lam)
+        refine = int(refine)
+        if refine < 0:
+            raise WcsError(f"refine steps must be 0 or more, not {refine}")
         rgb = as_rgb8(image)
         h, w = rgb.shape[:2]
         rec = StepRecorder(on_step, cancel, self.device)
         t0 = time.perf_counter()
         x = torch.from_numpy(rgb.copy()).to(self.device).permute(2, 0, 1)[None].float().div_(255)
         xp = pad_to_multiple(x)
+        y, refined = None, None
         with _device_errors():
-            out = self.model.compress(xp, lam, rec)
+            if refine:
+                with rec.timed("refine"):
+                    y, refined = refine_latent(self.model, xp, lam, refine, h, w, check=rec.check_cancel,
+                                               on_iteration=on_refine)
+            out = self.model.compress(xp, lam, rec, y=y)
         header = bitstream.Header(
             self.model_id, self.weights_sha, self.variant, self.groups, self.cfg.context, lam,
             w, h, xp.shape[-1] - w, xp.shape[-2] - h, out["latent_crc"], out["streams"],
@@ -118,7 +131,7 @@ class Codec:
         return EncodeResult(
             data=data, recon=recon, width=w, height=h, variant=self.variant, lam=lam,
             timings=dict(rec.timings), trace=rec.trace,
-            streams=[(n, len(s)) for n, s in zip(names, out["streams"])],
+            streams=[(n, len(s)) for n, s in zip(names, out["streams"])], refined=refined,
         )
 
     def decode(self, data: bytes, on_step=None, cancel=None) -> DecodeResult:

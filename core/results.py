@@ -38,9 +38,11 @@ class EncodeResult:
     height: int
     variant: str
     lam: float
-    timings: dict[str, float]  # milliseconds: analysis, hyper, context_net, entropy, synthesis, total
+    timings: dict[str, float]  # milliseconds: analysis, hyper, context_net, entropy, synthesis, total (+ refine)
     trace: list[TraceStep] = field(default_factory=list)
     streams: list[tuple[str, int]] = field(default_factory=list)  # (name, bytes) per stream
+    # With a refined encode: steps, loss_start (g_a's latent), loss_best and best_step.
+    refined: dict | None = None
 
     @property
     def nbytes(self) -> int:

@@ -231,3 +231,26 @@ def test_compare_shows_the_learned_result_at_the_panels_lambda(qtbot, window, cr
     assert {round(r.value, 6) for r in rows} == {round(lam, 6), round(other, 6)}
     window._update_compare()
     assert abs(window.compare.rows[0].value - lam) < 1e-9
+
+
+def test_refined_encodes_get_their_own_curve_and_decode_like_any_file(qtbot, window, crop_png, monkeypatch):
+    messages = []
+    report = workers.LearnedJob.progress
+    monkeypatch.setattr(workers.LearnedJob, "progress",
+                        lambda self, done, total, msg="": (messages.append(msg), report(self, done, total, msg)))
+    window.panel.set_chosen_codecs([])
+    load_into(qtbot, window, crop_png)
+    window.compress()
+    wait_rows(qtbot, window, 1)
+    window.panel.refine.setValue(3)
+    assert window.panel.refine_steps() == 3 and window.panel.refine.text() == "3 steps"
+    assert len(window.compress()) == 1
+    rows = wait_rows(qtbot, window, 2)
+    plain, refined = sorted((r for r in rows if r.kind == "learned"), key=lambda r: r.curve)
+    assert (plain.curve, refined.curve) == ("phase5", "phase5+refine")
+    assert refined.setting == f"λ={window.panel.lam():g} refine 3" and refined.codec_label.endswith("refined")
+    assert refined.variant == "phase5" and refined.decode_trace  # the ordinary decoder, traced as usual
+    assert set(window.rd.points) >= {"phase5", "phase5+refine"}
+    assert any("refining the latent" in m for m in messages)
+    window.panel.refine.setValue(0)
+    assert window.panel.refine.text() == "off"

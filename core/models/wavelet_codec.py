@@ -147,12 +147,18 @@ class WaveletCodecModel(nn.Module):
             self.update()
         return self._tables
 
+    def analyse(self, x: torch.Tensor) -> torch.Tensor:
+        """y = g_a(x) as the coder computes it (channels_last: oneDNN's faster convolutions on CPU)."""
+        return self.g_a(x.contiguous(memory_format=torch.channels_last)).contiguous()
+
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, lam: float, rec: StepRecorder) -> dict:
+    def compress(self, x: torch.Tensor, lam: float, rec: StepRecorder, y: torch.Tensor | None = None) -> dict:
+        """Code ``x``; with ``y``, code that latent instead of g_a(x) (a refined one, say)."""
         if x.shape[0] != 1:
             raise ValueError("compress codes one image at a time")
         with rec.timed("analysis"):
-            y = self.g_a(x.contiguous(memory_format=torch.channels_last)).contiguous()
+            if y is None:
+                y = self.analyse(x)
             z = self.h_a(y)
         with rec.timed("hyper"):
             z_strings = self.entropy_bottleneck.compress(z)

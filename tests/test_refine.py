@@ -1,0 +1,114 @@
+"""Encoder-side latent refinement: fewer bits for the quality, files any decoder reads."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core import eval as wcs_eval
+from core.cli import main as cli
+from core.codec import _load_cached, load_codec, make_test_codec
+from core.errors import CancelledError, WcsError
+from core.models import pad_to_multiple
+from core.models.refine import rd_terms
+from core.models.steps import StepRecorder
+from core.weights import install_weights
+
+from .helpers import sample_crop
+
+
+def rd_cost(res, rgb, lam):
+    """What the refinement minimises, measured on the real file and the decoded 8-bit picture."""
+    mse = ((res.recon.astype(np.float64) - rgb) ** 2).mean() / 255**2
+    return res.bpp + lam * 255**2 * mse
+
+
+@pytest.mark.parametrize("variant", ["phase5", "phase5-2g", "phase4"])
+def test_refined_files_decode_bit_for_bit_and_cost_no_more(variant):
+    codec = make_test_codec(variant)
+    rgb = sample_crop(40, 56)
+    plain = codec.encode(rgb, 0.013)
+    steps = []
+    res = codec.encode(rgb, 0.013, refine=4, on_refine=lambda i, loss: steps.append((i, loss)))
+    # The decoder is unchanged: it reproduces the encoder's picture from the refined file.
+    assert np.array_equal(codec.decode(res.data).image, res.recon)
+    assert [i for i, _ in steps] == [0, 1, 2, 3, 4]
+    r = res.refined
+    assert r["steps"] == 4 and r["loss_start"] == steps[0][1]
+    assert r["loss_best"] == min(loss for _, loss in steps) and steps[r["best_step"]][1] == r["loss_best"]
+    assert res.timings["refine"] > 0 and plain.refined is None
+    if r["best_step"] == 0:  # nothing better found: g_a's own latent, the very same file
+        assert res.data == plain.data
+
+
+def test_no_refinement_is_the_plain_encoder_and_bad_counts_are_refused():
+    codec = make_test_codec("phase5")
+    rgb = sample_crop(32, 32)
+    assert codec.encode(rgb, 0.0067, refine=0).data == codec.encode(rgb, 0.0067).data
+    with pytest.raises(WcsError, match="0 or more"):
+        codec.encode(rgb, 0.0067, refine=-1)
+
+
+def test_refinement_can_be_cancelled():
+    codec = make_test_codec("phase5")
+    seen = []
+    with pytest.raises(CancelledError):
+        codec.encode(sample_crop(32, 32), 0.013, refine=50, cancel=lambda: len(seen) >= 3,
+                     on_refine=lambda i, loss: seen.append(i))
+    assert seen == [0, 1, 2]
+
+
+def test_estimate_is_the_coders_own_loss():
+    """rd_terms at g_a's latent: the distortion of the very picture compress() returns, over the
+    image's own pixels (not the padding), and a rate within the rANS coder's few bytes of flush per stream."""
+    codec = load_codec("phase5")
+    rgb = sample_crop(72, 100)  # padded to 128 x 128
+    x = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255
+    xp = pad_to_multiple(x)
+    model = codec.model
+    with torch.no_grad():
+        bpp, mse = rd_terms(model, model.analyse(xp), xp, 0.013, 72, 100)
+        out = model.compress(xp, 0.013, StepRecorder())
+    real_mse = (out["x_hat"][..., :72, :100] - x).pow(2).mean().item()
+    assert mse.item() == pytest.approx(real_mse, rel=1e-4)
+    coded_bits = 8 * sum(len(s) for s in out["streams"])
+    assert bpp.item() * 72 * 100 <= coded_bits <= bpp.item() * 72 * 100 + 8 * 8 * len(out["streams"])
+
+
+def test_shipped_weights_code_a_real_crop_better():
+    """The point of it: with the shipped weights, the refined file costs less (bits + lambda * MSE,
+    on the real bytes and the decoded picture) than the plain one."""
+    codec = load_codec("phase5")
+    rgb = sample_crop(128, 128)
+    for lam in (0.0035, 0.05):
+        plain = codec.encode(rgb, lam)
+        res = codec.encode(rgb, lam, refine=12)
+        assert res.refined["loss_best"] < res.refined["loss_start"]
+        assert rd_cost(res, rgb, lam) < rd_cost(plain, rgb, lam), lam
+
+
+@pytest.fixture()
+def tiny_weights(tmp_path, monkeypatch):
+    d = tmp_path / "weights"
+    install_weights(make_test_codec("phase5").model, "phase5", d, "tiny-phase5", {"training": {"iterations": 0}})
+    monkeypatch.setenv("WCS_WEIGHTS_DIR", str(d))
+    _load_cached.cache_clear()
+    yield d
+    _load_cached.cache_clear()
+
+
+def test_cli_and_eval_take_refine_steps(tiny_weights, tmp_path, capsys):
+    img = tmp_path / "in.png"
+    Image.fromarray(sample_crop(40, 56)).save(img)
+    assert cli(["encode", str(img), "-o", str(tmp_path / "x.wcs"), "--refine", "3"]) == 0
+    assert "refinement" in (text := capsys.readouterr().out) and "over 3 steps" in text
+    assert cli(["decode", str(tmp_path / "x.wcs"), "-o", str(tmp_path / "x.png")]) == 0
+    out = tmp_path / "eval.json"
+    assert wcs_eval.main(["--dataset", str(tmp_path), "--lambdas", "0.05", "--refine", "2", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["name"] == "phase5+refine2" and "refinement 2 steps" in res["description"]
+    assert len(res["per_image"]) == 2  # in.png and x.png
+    with pytest.raises(SystemExit):  # the manifest holds the plain encoder's figures only
+        wcs_eval.main(["--dataset", str(tmp_path), "--refine", "2", "--record", "--out", str(tmp_path / "e2.json")])
