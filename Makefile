@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := resources/sample/kodim23.png
 
-.PHONY: setup run cli-sample test bench clean screenshot
+.PHONY: setup run cli-sample test bench bench-refine clean screenshot
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_decode.py
+
+bench-refine: setup
+	$(BIN)/python benchmarks/bench_refine.py --out results/bench_refine.json
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

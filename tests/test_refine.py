@@ -112,3 +112,22 @@ def test_cli_and_eval_take_refine_steps(tiny_weights, tmp_path, capsys):
     assert len(res["per_image"]) == 2  # in.png and x.png
     with pytest.raises(SystemExit):  # the manifest holds the plain encoder's figures only
         wcs_eval.main(["--dataset", str(tmp_path), "--refine", "2", "--record", "--out", str(tmp_path / "e2.json")])
+
+
+def test_refine_benchmark_reports_cost_against_the_plain_encoder(tmp_path, capsys):
+    import importlib.util
+
+    from tests.helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_refine", ROOT / "benchmarks" / "bench_refine.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    img = tmp_path / "crop.png"
+    Image.fromarray(sample_crop(64, 96)).save(img)
+    out = tmp_path / "rows.json"
+    assert bench.main(["--image", str(img), "--steps", "0", "6", "--lambdas", "0.05", "--out", str(out)]) == 0
+    plain, refined = json.loads(out.read_text())
+    assert (plain["steps"], refined["steps"]) == (0, 6)
+    assert refined["rd_cost"] < plain["rd_cost"]  # the shipped weights, a real crop: refinement pays
+    table = capsys.readouterr().out
+    assert "| 0.05 | 0 |" in table and "+0.00 %" in table and "| 0.05 | 6 |" in table
