@@ -18,7 +18,7 @@ from . import bitstream
 from .errors import BitstreamError, DeviceError, LatentCheckError, WcsError, WeightsMissingError
 from .images import as_rgb8
 from .models import LAMBDAS, VARIANTS, ModelConfig, WaveletCodecModel, pad_to_multiple, variant_config, variant_for
-from .models.refine import refine_latent
+from .models.refine import check_memory, refine_latent
 from .models.steps import StepRecorder
 from .results import BANDS, DecodeResult, EncodeResult
 from .weights import load_model, read_manifest, weights_dir
@@ -116,6 +116,8 @@ class Codec:
         y, refined = None, None
         with _device_errors():
             if refine:
+                if self.device.type == "cpu":  # on a GPU, running out is a DeviceError with a CPU retry
+                    check_memory(*xp.shape[-2:])
                 with rec.timed("refine"):
                     y, refined = refine_latent(self.model, xp, lam, refine, h, w, check=rec.check_cancel,
                                                on_iteration=on_refine)

@@ -51,6 +51,21 @@ def test_no_refinement_is_the_plain_encoder_and_bad_counts_are_refused():
         codec.encode(rgb, 0.0067, refine=-1)
 
 
+def test_refinement_that_would_not_fit_in_memory_is_refused_with_figures(monkeypatch):
+    from core.models import refine
+
+    refine.check_memory(512, 768, available=10**9)  # Kodak size in 1 GB: fits
+    with pytest.raises(WcsError, match=r"48.0-megapixel image needs about 81.6 GB .* than the 16.0 GB free"):
+        refine.check_memory(6000, 8000, available=16 * 10**9)
+    assert refine.available_memory() is None or refine.available_memory() > 0
+    # The encoder checks before it starts, and the plain encoder is not held to it.
+    monkeypatch.setattr(refine, "available_memory", lambda: 1000)
+    codec = make_test_codec("phase5")
+    with pytest.raises(WcsError, match="without refinement"):
+        codec.encode(sample_crop(32, 32), 0.013, refine=2)
+    assert codec.encode(sample_crop(32, 32), 0.013).nbytes > 0
+
+
 def test_refinement_can_be_cancelled():
     codec = make_test_codec("phase5")
     seen = []
