@@ -309,6 +309,7 @@ class MainWindow(QMainWindow):
         else:
             self.panel.set_choices(p["groups"], p["context"], False)
         self.panel.set_lambda(self.settings.lam)
+        self.panel.refine.setValue(self.settings.refine)
 
     def save_settings(self):
         if not self.fixed_layout:
@@ -318,6 +319,7 @@ class MainWindow(QMainWindow):
         self.settings.lam = self.panel.lam()
         self.settings.panel = self.panel.choices()
         self.settings.device = self.panel.device_name()
+        self.settings.refine = self.panel.refine_steps()
         self.settings.sync()
 
     def closeEvent(self, e):

@@ -81,6 +81,15 @@ class Settings:
         self.q.setValue("lambda", float(v))
 
     @property
+    def refine(self) -> int:
+        """Encoder refinement steps (0: off), clamped to the panel's range."""
+        return min(max(self._get("refine", 0, int), 0), 500)
+
+    @refine.setter
+    def refine(self, v: int) -> None:
+        self.q.setValue("refine", int(v))
+
+    @property
     def panel(self) -> dict:
         return {
             "groups": self._get("groups", 4, int),

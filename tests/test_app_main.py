@@ -52,6 +52,7 @@ def test_settings_are_remembered_between_runs(qtbot, demo_provider, tmp_path):
     first.panel.set_chosen_codecs(["webp"])
     first.panel.set_lambda(0.05)
     first.panel.set_choices(2, "standard", False)
+    first.panel.refine.setValue(30)
     first.settings.last_folder = str(tmp_path)
     first.resize(1010, 690)
     first.jobs_dock.hide()
@@ -64,6 +65,7 @@ def test_settings_are_remembered_between_runs(qtbot, demo_provider, tmp_path):
     assert second.panel.chosen_codecs() == ["webp"]
     assert second.panel.lam() == pytest.approx(0.05)
     assert second.panel.variant()[0] == "phase5-2g"
+    assert second.panel.refine_steps() == 30
     assert second.settings.last_folder == str(tmp_path)
     assert second.settings.layout()[0] is not None  # geometry saved (the offscreen screen clamps sizes)
     assert second.height() == 690
