@@ -82,8 +82,8 @@ class Settings:
 
     @property
     def refine(self) -> int:
-        """Encoder refinement steps (0: off), clamped to the panel's range."""
-        return min(max(self._get("refine", 0, int), 0), 500)
+        """Encoder refinement steps (0: off); the panel's spin box keeps it in its range."""
+        return self._get("refine", 0, int)
 
     @refine.setter
     def refine(self, v: int) -> None:

@@ -24,7 +24,6 @@ import torch
 
 from ..errors import WcsError
 from ..nn.dwt import haar_dwt, haar_idwt
-from . import phase4, phase5
 from .wavelet_codec import ste_round
 
 #: Adam step in quantization bins, decaying to a tenth by the last step (cosine). Tuned on dev crops:
@@ -67,21 +66,14 @@ def rd_terms(model, y: torch.Tensor, x: torch.Tensor, lam: float, height: int, w
     c = z_hat.shape[1]
     z_lik = eb._likelihood(z_hat.permute(1, 0, 2, 3).reshape(c, 1, -1))[0]
     bits = -torch.log2(eb.likelihood_lower_bound(z_lik)).sum()
-    hyper = model.h_s(z_hat)
-    gains = model.adaptive_quant(lam)
     gc = model.gaussian_conditional
-    band_pass = phase4.train_band if model.cfg.phase == 4 else phase5.train_band
-    bands_hat, ll_feat = [], None
-    for b, yb in enumerate(haar_dwt(y)):
-        feats = model.band_features(b, hyper, ll_feat)
-        g = gains[b].view(1, -1, 1, 1)
-        yhat_b, scale, mean = band_pass(model, b, feats, yb, g)
+    bands = model.train_bands(y, model.h_s(z_hat), model.adaptive_quant(lam))
+    for _, yhat_b, scale, mean, g in bands:
+        # The likelihood of the rounded values themselves (the coder's), so the rate has straight-through
+        # gradients too; CompressAI's forward would round again, without them.
         lik = gc._likelihood(yhat_b * g, scale * g, means=mean * g)
         bits = bits - torch.log2(gc.likelihood_lower_bound(lik)).sum()
-        bands_hat.append(yhat_b)
-        if b == 0:
-            ll_feat = model.ll_encoder(yhat_b)
-    x_hat = model.g_s(haar_idwt(*bands_hat)).clamp(0, 1)
+    x_hat = model.g_s(haar_idwt(*(yhat_b for _, yhat_b, *_ in bands))).clamp(0, 1)
     mse = (x_hat - x)[..., :height, :width].pow(2).mean()
     return bits / (height * width), mse
 
@@ -111,7 +103,8 @@ def refine_latent(model, x: torch.Tensor, lam: float, steps: int, height: int, w
             bpp, mse = rd_terms(model, y, x, lam, height, width)
             loss = bpp + lam * 255**2 * mse
         value = loss.item()
-        first = value if first is None else first
+        if i == 0:
+            first = value
         if on_iteration is not None:
             on_iteration(i, value)
         if value < best_loss:  # iterate 0 keeps g_a's exact latent (no DWT round-off)

@@ -111,24 +111,24 @@ class WaveletCodecModel(nn.Module):
         z = self.h_a(y)
         z_hat, z_lik = self.entropy_bottleneck(z)
         hyper = self.h_s(z_hat)
-        gains = self.adaptive_quant(lam)
-        bands = haar_dwt(y)
-        bands_hat, liks = [], []
-        ll_feat = None
-        for b, yb in enumerate(bands):
-            feats = self.band_features(b, hyper, ll_feat)
+        bands = self.train_bands(y, hyper, self.adaptive_quant(lam))
+        liks = [self.gaussian_conditional(yb * g, scale * g, means=mean * g)[1] for yb, _, scale, mean, g in bands]
+        x_hat = self.g_s(haar_idwt(*(yhat_b for _, yhat_b, *_ in bands)))
+        return {"x_hat": x_hat, "likelihoods": {"y": torch.cat([l.flatten(1) for l in liks], 1), "z": z_lik}}
+
+    def train_bands(self, y: torch.Tensor, hyper: torch.Tensor, gains: torch.Tensor) -> list[tuple]:
+        """The differentiable pass over the four bands (straight-through rounding; LL first, its
+        features conditioning the others): per band (y band, decoded band, scale, mean, gain).
+        Training and the encoder's latent refinement both score a latent with it."""
+        band_pass = phase4.train_band if self.cfg.phase == 4 else phase5.train_band
+        out, ll_feat = [], None
+        for b, yb in enumerate(haar_dwt(y)):
             g = gains[b].view(1, -1, 1, 1)
-            if self.cfg.phase == 4:
-                yhat_b, scale, mean = phase4.train_band(self, b, feats, yb, g)
-            else:
-                yhat_b, scale, mean = phase5.train_band(self, b, feats, yb, g)
-            _, lik = self.gaussian_conditional(yb * g, scale * g, means=mean * g)
-            liks.append(lik)
-            bands_hat.append(yhat_b)
+            yhat_b, scale, mean = band_pass(self, b, self.band_features(b, hyper, ll_feat), yb, g)
+            out.append((yb, yhat_b, scale, mean, g))
             if b == 0:
                 ll_feat = self.ll_encoder(yhat_b)
-        x_hat = self.g_s(haar_idwt(*bands_hat))
-        return {"x_hat": x_hat, "likelihoods": {"y": torch.cat([l.flatten(1) for l in liks], 1), "z": z_lik}}
+        return out
 
     def aux_loss(self) -> torch.Tensor:
         return self.entropy_bottleneck.loss()
