@@ -17,6 +17,10 @@ from .models import ModelConfig, VARIANTS, WaveletCodecModel
 from .train import continued, load_checkpoint
 from .weights import install_weights, load_state, read_manifest, weights_dir
 
+#: A run that trained only these (on a frozen backbone) is a variant's context fine-tune; a run that
+#: trained other parts with the rest frozen (g_s, say) is the same weights trained further.
+CONTEXT_MODULES = {"enhanced_context", "multi_res_builder", "param_net"}
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m core export", description=__doc__.splitlines()[0])
@@ -62,7 +66,8 @@ def main(argv=None) -> int:
     if prior and prior.get("iterations"):
         hist = {"iterations": prior["iterations"], "wall_hours": round(prior["wall_seconds"] / 3600, 2),
                 "from": prior.get("source")}
-        if args.get("freeze_except"):  # fine-tuned context networks: say how long the backbone trained
+        frozen_backbone = bool(args.get("freeze_except")) and set(args["freeze_except"]) <= CONTEXT_MODULES
+        if frozen_backbone:  # fine-tuned context networks: say how long the backbone trained
             info["training"]["backbone"] = hist
         else:  # the same weights trained further: the totals are what the weights have seen
             info["training"]["continued_from"] = hist

@@ -90,3 +90,24 @@ def test_variant_lookup():
     assert (cfg.groups, cfg.context, cfg.multi_res) == (4, "standard", True)
     with pytest.raises(ValueError, match="unknown variant"):
         variant_config("phase6")
+
+
+def test_synthesis_blocks_start_as_identities_so_a_trained_decoder_grows_unchanged():
+    base = tiny("phase5")
+    grown = tiny("phase5", synthesis_blocks=2)
+    result = grown.load_state_dict(base.state_dict(), strict=False)
+    # g_s keeps its tensor names: only the new blocks are missing, nothing is left over.
+    assert {k.split(".")[0] for k in result.missing_keys} == {"g_s_blocks"} and not result.unexpected_keys
+    assert len(grown.g_s_blocks) == 2
+    x = torch.rand(1, 3, 64, 128)
+    with torch.no_grad():
+        assert torch.equal(base(x, 0.013)["x_hat"], grown(x, 0.013)["x_hat"])
+    # ... and they are trainable capacity, not a constant: a step moves their output.
+    grown.train()
+    loss = (grown(x, 0.013)["x_hat"] - x).pow(2).mean()
+    loss.backward()
+    assert grown.g_s_blocks[0].conv2.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="synthesis blocks"):
+        variant_config("phase5", synthesis_blocks=-1)
+    cfg = variant_config("phase5", synthesis_blocks=2)
+    assert type(cfg).from_dict(cfg.to_dict()) == cfg

@@ -107,6 +107,37 @@ def test_freeze_except_trains_only_named_modules(folder, tmp_path):
     assert json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["model_id"] == "wcs-phase5-s1-b1"
 
 
+def test_synthesis_blocks_added_to_a_trained_model_train_alone_and_ship(folder, tmp_path, monkeypatch):
+    args = ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "2",
+            "--patch-size", "64", "--num-workers", "0", "--iterations", "2"]
+    base = tmp_path / "base"
+    assert train.main(args + ["--save_path", str(base)]) == 0
+    grown = tmp_path / "grown"
+    assert train.main(args + ["--save_path", str(grown), "--pretrain", str(base / "last.pt"), "--synthesis_blocks", "1",
+                              "--freeze_except", "g_s_blocks"]) == 0
+    a = train.load_checkpoint(base / "last.pt")["model"]
+    ckpt = train.load_checkpoint(grown / "last.pt")
+    b = ckpt["model"]
+    assert ckpt["config"]["synthesis_blocks"] == 1
+    changed = {k.split(".")[0] for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])}
+    assert changed <= {"entropy_bottleneck"}  # the pretrained model is untouched ...
+    assert b["g_s_blocks.0.conv2.weight"].abs().sum() > 0  # ... and the new block has left the identity
+    wdir = tmp_path / "w"
+    assert export.main([str(grown / "last.pt"), "--variant", "phase5", "--out", str(wdir)]) == 0
+    entry = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]
+    # Not a context fine-tune: the same weights trained further, so the totals count both runs.
+    assert entry["training"]["total_iterations"] == 4 and entry["model_id"] == "wcs-phase5-s4"
+    assert entry["config"]["synthesis_blocks"] == 1
+    monkeypatch.setenv("WCS_WEIGHTS_DIR", str(wdir))
+    _load_cached.cache_clear()
+    codec = load_codec("phase5")
+    assert codec.cfg.synthesis_blocks == 1
+    img = sample_crop(64, 80)
+    enc = codec.encode(img, 0.013)
+    assert (codec.decode(enc.data).image == enc.recon).all()
+    _load_cached.cache_clear()
+
+
 def test_data_workers_leave_sigterm_to_the_trainer():
     before = signal.getsignal(signal.SIGTERM)
     try:

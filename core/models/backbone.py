@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .._compat import compressai  # noqa: F401  (CompressAI importable on CPU-only torch)
-from compressai.layers import GDN
+from compressai.layers import GDN, ResidualBlock
 
 from ..nn.weconv import WeConv
 
@@ -38,6 +38,15 @@ def synthesis(N: int, M: int, simple: bool) -> nn.Module:
         deconv(N, N), GDN(N, inverse=True),
         deconv(N, 3),
     )
+
+
+def identity_block(N: int) -> nn.Module:
+    """CompressAI's residual block with its last convolution zeroed: it starts as the identity, so
+    adding it to a trained g_s changes nothing until training uses it."""
+    block = ResidualBlock(N, N)
+    nn.init.zeros_(block.conv2.weight)
+    nn.init.zeros_(block.conv2.bias)
+    return block
 
 
 def hyper_analysis(N: int, M: int) -> nn.Module:

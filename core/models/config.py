@@ -21,6 +21,7 @@ class ModelConfig:
     adaptive_quant: bool = True  # per-band, per-channel steps; else one step per lambda
     attention_heads: int = 4
     skip_s3_for_hf: bool = False  # skip the channel gate for the high bands
+    synthesis_blocks: int = 0  # residual blocks at half resolution at the end of g_s (decoder capacity)
     lambdas: tuple = LAMBDAS
 
     def __post_init__(self):
@@ -28,6 +29,8 @@ class ModelConfig:
             raise ValueError(f"context must be one of {CONTEXTS}, got {self.context!r}")
         if self.context != "raster" and self.groups not in (1, 2, 4):
             raise ValueError(f"checkerboard groups must be 1, 2 or 4, got {self.groups}")
+        if not 0 <= self.synthesis_blocks <= 8:
+            raise ValueError(f"synthesis blocks must be 0 to 8, got {self.synthesis_blocks}")
         object.__setattr__(self, "lambdas", tuple(float(v) for v in self.lambdas))
 
     @property

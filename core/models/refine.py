@@ -73,7 +73,7 @@ def rd_terms(model, y: torch.Tensor, x: torch.Tensor, lam: float, height: int, w
         # gradients too; CompressAI's forward would round again, without them.
         lik = gc._likelihood(yhat_b * g, scale * g, means=mean * g)
         bits = bits - torch.log2(gc.likelihood_lower_bound(lik)).sum()
-    x_hat = model.g_s(haar_idwt(*(yhat_b for _, yhat_b, *_ in bands))).clamp(0, 1)
+    x_hat = model.synthesize(haar_idwt(*(yhat_b for _, yhat_b, *_ in bands))).clamp(0, 1)
     mse = (x_hat - x)[..., :height, :width].pow(2).mean()
     return bits / (height * width), mse
 

@@ -26,7 +26,7 @@ from ..nn.context import (
 from ..nn.dwt import haar_dwt, haar_idwt
 from ..results import BANDS
 from . import phase4, phase5
-from .backbone import AdaptiveQuant, analysis, hyper_analysis, hyper_synthesis, synthesis
+from .backbone import AdaptiveQuant, analysis, hyper_analysis, hyper_synthesis, identity_block, synthesis
 from .coding import SymbolTables
 from .config import ModelConfig
 from .steps import StepRecorder
@@ -57,6 +57,9 @@ class WaveletCodecModel(nn.Module):
         N, M = cfg.N, cfg.M
         self.g_a = analysis(N, M, cfg.simple_weconv)
         self.g_s = synthesis(N, M, cfg.simple_weconv)
+        # Extra decoder capacity at half resolution, before g_s's last layer; a module of its own so
+        # that g_s keeps its tensor names and a trained g_s loads into a model that has them.
+        self.g_s_blocks = nn.Sequential(*(identity_block(N) for _ in range(cfg.synthesis_blocks)))
         self.h_a = hyper_analysis(N, M)
         self.h_s = hyper_synthesis(N, M)
         self.entropy_bottleneck = EntropyBottleneck(N)
@@ -105,6 +108,12 @@ class WaveletCodecModel(nn.Module):
         """(scale, mean) in the latent's own domain (before the gain)."""
         return self.param_net[b](torch.cat((feats, ctx), dim=1)).chunk(2, dim=1)
 
+    def synthesize(self, y: torch.Tensor) -> torch.Tensor:
+        """x = g_s(y), with the half-resolution blocks (if any) before g_s's last layer."""
+        if not len(self.g_s_blocks):
+            return self.g_s(y)
+        return self.g_s[-1](self.g_s_blocks(self.g_s[:-1](y)))
+
     # ----- training ----------------------------------------------------------------------
     def forward(self, x: torch.Tensor, lam: float) -> dict:
         y = self.g_a(x)
@@ -113,7 +122,7 @@ class WaveletCodecModel(nn.Module):
         hyper = self.h_s(z_hat)
         bands = self.train_bands(y, hyper, self.adaptive_quant(lam))
         liks = [self.gaussian_conditional(yb * g, scale * g, means=mean * g)[1] for yb, _, scale, mean, g in bands]
-        x_hat = self.g_s(haar_idwt(*(yhat_b for _, yhat_b, *_ in bands)))
+        x_hat = self.synthesize(haar_idwt(*(yhat_b for _, yhat_b, *_ in bands)))
         return {"x_hat": x_hat, "likelihoods": {"y": torch.cat([l.flatten(1) for l in liks], 1), "z": z_lik}}
 
     def train_bands(self, y: torch.Tensor, hyper: torch.Tensor, gains: torch.Tensor) -> list[tuple]:
@@ -194,7 +203,7 @@ class WaveletCodecModel(nn.Module):
         with rec.timed("synthesis"):
             # channels_last: oneDNN's faster convolutions on CPU (about a third off the synthesis).
             y_hat = haar_idwt(*bands_hat).contiguous(memory_format=torch.channels_last)
-            x_hat = self.g_s(y_hat).clamp_(0, 1).contiguous()
+            x_hat = self.synthesize(y_hat).clamp_(0, 1).contiguous()
         rec.step("synthesis", rec.timings["synthesis"])
         return x_hat
 
