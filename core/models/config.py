@@ -21,7 +21,7 @@ class ModelConfig:
     adaptive_quant: bool = True  # per-band, per-channel steps; else one step per lambda
     attention_heads: int = 4
     skip_s3_for_hf: bool = False  # skip the channel gate for the high bands
-    synthesis_blocks: int = 0  # residual blocks at half resolution at the end of g_s (decoder capacity)
+    synthesis_blocks: int = 0  # residual blocks at half resolution before g_s's last layer (decoder capacity)
     lambdas: tuple = LAMBDAS
 
     def __post_init__(self):
