@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import sys
 import time
@@ -27,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.codec import load_codec  # noqa: E402
 from core.images import load_image, write_atomic  # noqa: E402
+from core.metrics import psnr  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
             cost = res.bpp + lam * mse
             base = cost if base is None else base
             row = {"lambda": lam, "steps": steps, "bytes": res.nbytes, "bpp": res.bpp,
-                   "psnr": 10 * math.log10(255**2 / mse), "rd_cost": cost, "encode_s": secs}
+                   "psnr": psnr(rgb, res.recon), "rd_cost": cost, "encode_s": secs}
             rows.append(row)
             print(f"| {lam:g} | {steps} | {res.nbytes} | {res.bpp:.4f} | {row['psnr']:.2f} | {cost:.4f} | "
                   f"{100 * (cost / base - 1):+.2f} % | {secs:.1f} |")
