@@ -73,7 +73,7 @@ class Codec:
         if self.device.type == "cuda":
             use_deterministic_cuda()
         self.model = model.to(self.device).eval()
-        for transform in (self.model.g_a, self.model.g_s, self.model.g_s_blocks):  # inputs are made channels_last too
+        for transform in (self.model.g_a, self.model.g_a_blocks, self.model.g_s, self.model.g_s_blocks):  # inputs are made channels_last too
             transform.to(memory_format=torch.channels_last)
         self.model.update(force=True)
         self.cfg = model.cfg

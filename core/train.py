@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--synthesis_blocks", type=int, default=0,
                    help="residual blocks at half resolution in the decoder; they start as identities, so they "
                         "can be added to a trained model (--pretrain) and trained with --freeze_except g_s_blocks")
+    p.add_argument("--analysis_blocks", type=int, default=0,
+                   help="residual blocks at quarter resolution in the encoder (g_a); they start as identities "
+                        "and cost encode time only, e.g. --freeze_except g_a g_a_blocks h_a to train the "
+                        "encoder side alone")
     p.add_argument("--use_adaptive_quant", action="store_true")
     p.add_argument("--attention_heads", type=int, default=4)
     p.add_argument("--num_checkerboard_groups", type=int, choices=[1, 2, 4], default=4)
@@ -121,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(a) -> ModelConfig:
     if a.variant:
         return variant_config(a.variant, N=a.N, M=a.M, simple_weconv=a.use_simple_weconv,
-                              synthesis_blocks=a.synthesis_blocks,
+                              synthesis_blocks=a.synthesis_blocks, analysis_blocks=a.analysis_blocks,
                               attention_heads=a.attention_heads, skip_s3_for_hf=a.skip_s3_for_hf,
                               adaptive_quant=a.use_adaptive_quant, lambdas=tuple(sorted(a.lambdas)))
     if a.raster_context:
@@ -133,7 +137,7 @@ def config_from_args(a) -> ModelConfig:
     return ModelConfig(N=a.N, M=a.M, groups=a.num_checkerboard_groups, context=context,
                        multi_res=not a.no_multi_res and context != "raster",
                        simple_weconv=a.use_simple_weconv, adaptive_quant=a.use_adaptive_quant,
-                       synthesis_blocks=a.synthesis_blocks,
+                       synthesis_blocks=a.synthesis_blocks, analysis_blocks=a.analysis_blocks,
                        attention_heads=a.attention_heads, skip_s3_for_hf=a.skip_s3_for_hf,
                        lambdas=tuple(sorted(a.lambdas)) if len(a.lambdas) > 1 else tuple(LAMBDAS))
 

@@ -61,7 +61,7 @@ def unquantized_psnr(model: WaveletCodecModel, dataset: str) -> float:
     psnrs = []
     for i in range(len(data)):
         x = data[i][None]
-        psnrs.append(psnr_of_mse((model.synthesize(model.g_a(x)).clamp(0, 1) - x).pow(2).mean().item()))
+        psnrs.append(psnr_of_mse((model.synthesize(model.analyze(x)).clamp(0, 1) - x).pow(2).mean().item()))
     return sum(psnrs) / len(psnrs)
 
 

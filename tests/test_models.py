@@ -111,3 +111,27 @@ def test_synthesis_blocks_start_as_identities_so_a_trained_decoder_grows_unchang
         variant_config("phase5", synthesis_blocks=-1)
     cfg = variant_config("phase5", synthesis_blocks=2)
     assert type(cfg).from_dict(cfg.to_dict()) == cfg
+
+
+def test_analysis_blocks_start_as_identities_and_train_the_encoder_side_only():
+    base = tiny("phase5")
+    grown = tiny("phase5", analysis_blocks=2)
+    result = grown.load_state_dict(base.state_dict(), strict=False)
+    assert {k.split(".")[0] for k in result.missing_keys} == {"g_a_blocks"} and not result.unexpected_keys
+    x = torch.rand(1, 3, 64, 128)
+    with torch.no_grad():
+        assert torch.equal(base.analyze(x), grown.analyze(x))
+        assert torch.equal(base.analyse_channels_last(x), grown.analyse_channels_last(x))
+        assert torch.equal(base(x, 0.013)["x_hat"], grown(x, 0.013)["x_hat"])
+    grown.train()
+    out = grown(x, 0.013)
+    (out["x_hat"] - x).pow(2).mean().backward()
+    assert grown.g_a_blocks[1].conv2.weight.grad.abs().sum() > 0
+    # The blocks are the encoder's: the decoder's modules have the same shapes with or without them.
+    decoder = ("g_s", "h_s", "entropy_bottleneck", "enhanced_context", "param_net")
+    shapes = lambda m: {k: v.shape for k, v in m.state_dict().items() if k.split(".")[0] in decoder}  # noqa: E731
+    assert shapes(base) == shapes(grown)
+    with pytest.raises(ValueError, match="analysis blocks"):
+        variant_config("phase5", analysis_blocks=9)
+    cfg = variant_config("phase5", analysis_blocks=3)
+    assert type(cfg).from_dict(cfg.to_dict()) == cfg

@@ -84,7 +84,7 @@ def test_estimate_is_the_coders_own_loss():
     xp = pad_to_multiple(x)
     model = codec.model
     with torch.no_grad():
-        bpp, mse = rd_terms(model, model.analyse(xp), xp, 0.013, 72, 100)
+        bpp, mse = rd_terms(model, model.analyse_channels_last(xp), xp, 0.013, 72, 100)
         out = model.compress(xp, 0.013, StepRecorder())
     real_mse = (out["x_hat"][..., :72, :100] - x).pow(2).mean().item()
     assert mse.item() == pytest.approx(real_mse, rel=1e-4)

@@ -459,3 +459,32 @@ def test_a_finished_run_gives_sigterm_back(folder, tmp_path):
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_analysis_blocks_grow_the_encoder_and_train_with_the_decoder_frozen(folder, tmp_path, monkeypatch):
+    args = ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "2",
+            "--patch-size", "64", "--num-workers", "0", "--iterations", "2"]
+    base = tmp_path / "base"
+    assert train.main(args + ["--save_path", str(base)]) == 0
+    grown = tmp_path / "grown"
+    assert train.main(args + ["--save_path", str(grown), "--pretrain", str(base / "last.pt"), "--analysis_blocks", "1",
+                              "--freeze_except", "g_a", "g_a_blocks", "h_a"]) == 0
+    a = train.load_checkpoint(base / "last.pt")["model"]
+    ckpt = train.load_checkpoint(grown / "last.pt")
+    b = ckpt["model"]
+    assert ckpt["config"]["analysis_blocks"] == 1
+    changed = {k.split(".")[0] for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])}
+    assert "g_a" in changed and changed <= {"g_a", "h_a", "entropy_bottleneck"}  # the decoder is untouched
+    assert b["g_a_blocks.0.conv2.weight"].abs().sum() > 0
+    wdir = tmp_path / "w"
+    assert export.main([str(grown / "last.pt"), "--variant", "phase5", "--out", str(wdir)]) == 0
+    entry = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]
+    assert entry["training"]["total_iterations"] == 4 and entry["config"]["analysis_blocks"] == 1
+    monkeypatch.setenv("WCS_WEIGHTS_DIR", str(wdir))
+    _load_cached.cache_clear()
+    codec = load_codec("phase5")
+    assert codec.cfg.analysis_blocks == 1
+    img = sample_crop(64, 80)
+    enc = codec.encode(img, 0.013)
+    assert (codec.decode(enc.data).image == enc.recon).all()
+    _load_cached.cache_clear()

@@ -22,6 +22,7 @@ class ModelConfig:
     attention_heads: int = 4
     skip_s3_for_hf: bool = False  # skip the channel gate for the high bands
     synthesis_blocks: int = 0  # residual blocks at half resolution before g_s's last layer (decoder capacity)
+    analysis_blocks: int = 0  # residual blocks at quarter resolution inside g_a (encoder capacity, no decode cost)
     lambdas: tuple = LAMBDAS
 
     def __post_init__(self):
@@ -31,6 +32,8 @@ class ModelConfig:
             raise ValueError(f"checkerboard groups must be 1, 2 or 4, got {self.groups}")
         if not 0 <= self.synthesis_blocks <= 8:
             raise ValueError(f"synthesis blocks must be 0 to 8, got {self.synthesis_blocks}")
+        if not 0 <= self.analysis_blocks <= 8:
+            raise ValueError(f"analysis blocks must be 0 to 8, got {self.analysis_blocks}")
         object.__setattr__(self, "lambdas", tuple(float(v) for v in self.lambdas))
 
     @property

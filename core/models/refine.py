@@ -87,7 +87,7 @@ def refine_latent(model, x: torch.Tensor, lam: float, steps: int, height: int, w
     ``check`` is called before every step (it raises to cancel); ``on_iteration(i, loss)`` reports.
     """
     with torch.no_grad():
-        y0 = model.analyse(x)
+        y0 = model.analyse_channels_last(x)
         gains = model.adaptive_quant(lam)
     g = [gains[b].view(1, -1, 1, 1) for b in range(4)]
     # One variable per band, in bin units: a step of 1 moves a latent by one quantization bin.

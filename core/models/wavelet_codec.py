@@ -34,6 +34,8 @@ from .symbols_io import SymbolDecoder, SymbolEncoder
 
 #: Image sides are padded to a multiple of this: y is 1/16, the bands 1/32 and z 1/64.
 PAD_MULTIPLE = 64
+#: g_a's layers before this index run at 1/2 and 1/4 resolution; the analysis blocks follow them.
+ANALYSIS_SPLIT = 5
 
 
 def ste_round(x: torch.Tensor) -> torch.Tensor:
@@ -56,6 +58,9 @@ class WaveletCodecModel(nn.Module):
         self.cfg = cfg
         N, M = cfg.N, cfg.M
         self.g_a = analysis(N, M, cfg.simple_weconv)
+        # Extra encoder capacity at quarter resolution (after g_a's second stage): the encoder's side
+        # only, so it narrows the gap to a per-image optimised latent without costing decode time.
+        self.g_a_blocks = nn.Sequential(*(identity_block(N) for _ in range(cfg.analysis_blocks)))
         self.g_s = synthesis(N, M, cfg.simple_weconv)
         # Extra decoder capacity at half resolution, before g_s's last layer; a module of its own so
         # that g_s keeps its tensor names and a trained g_s loads into a model that has them.
@@ -108,6 +113,12 @@ class WaveletCodecModel(nn.Module):
         """(scale, mean) in the latent's own domain (before the gain)."""
         return self.param_net[b](torch.cat((feats, ctx), dim=1)).chunk(2, dim=1)
 
+    def analyze(self, x: torch.Tensor) -> torch.Tensor:
+        """y = g_a(x), with the quarter-resolution blocks (if any) after g_a's second stage."""
+        if not len(self.g_a_blocks):
+            return self.g_a(x)
+        return self.g_a[ANALYSIS_SPLIT:](self.g_a_blocks(self.g_a[:ANALYSIS_SPLIT](x)))
+
     def synthesize(self, y: torch.Tensor) -> torch.Tensor:
         """x = g_s(y), with the half-resolution blocks (if any) before g_s's last layer."""
         if not len(self.g_s_blocks):
@@ -116,7 +127,7 @@ class WaveletCodecModel(nn.Module):
 
     # ----- training ----------------------------------------------------------------------
     def forward(self, x: torch.Tensor, lam: float) -> dict:
-        y = self.g_a(x)
+        y = self.analyze(x)
         z = self.h_a(y)
         z_hat, z_lik = self.entropy_bottleneck(z)
         hyper = self.h_s(z_hat)
@@ -156,9 +167,9 @@ class WaveletCodecModel(nn.Module):
             self.update()
         return self._tables
 
-    def analyse(self, x: torch.Tensor) -> torch.Tensor:
+    def analyse_channels_last(self, x: torch.Tensor) -> torch.Tensor:
         """y = g_a(x) as the coder computes it (channels_last: oneDNN's faster convolutions on CPU)."""
-        return self.g_a(x.contiguous(memory_format=torch.channels_last)).contiguous()
+        return self.analyze(x.contiguous(memory_format=torch.channels_last)).contiguous()
 
     @torch.no_grad()
     def compress(self, x: torch.Tensor, lam: float, rec: StepRecorder, y: torch.Tensor | None = None) -> dict:
@@ -167,7 +178,7 @@ class WaveletCodecModel(nn.Module):
             raise ValueError("compress codes one image at a time")
         with rec.timed("analysis"):
             if y is None:
-                y = self.analyse(x)
+                y = self.analyse_channels_last(x)
             z = self.h_a(y)
         with rec.timed("hyper"):
             z_strings = self.entropy_bottleneck.compress(z)
