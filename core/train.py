@@ -77,13 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--N", type=int, default=96)
     p.add_argument("--M", type=int, default=128)
     p.add_argument("--use_simple_weconv", action="store_true")
-    p.add_argument("--synthesis_blocks", type=int, default=0,
+    p.add_argument("--synthesis_blocks", type=int,
                    help="residual blocks at half resolution in the decoder; they start as identities, so they "
-                        "can be added to a trained model (--pretrain) and trained with --freeze_except g_s_blocks")
-    p.add_argument("--analysis_blocks", type=int, default=0,
+                        "can be added to a trained model (--pretrain) and trained with --freeze_except g_s_blocks "
+                        "(default: as many as the --pretrain model has, else 0)")
+    p.add_argument("--analysis_blocks", type=int,
                    help="residual blocks at quarter resolution in the encoder (g_a); they start as identities "
                         "and cost encode time only, e.g. --freeze_except g_a g_a_blocks h_a to train the "
-                        "encoder side alone")
+                        "encoder side alone (default: as many as the --pretrain model has, else 0)")
     p.add_argument("--use_adaptive_quant", action="store_true")
     p.add_argument("--attention_heads", type=int, default=4)
     p.add_argument("--num_checkerboard_groups", type=int, choices=[1, 2, 4], default=4)
@@ -209,6 +210,11 @@ def load_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _blocks_in(tensors: dict, module: str) -> int:
+    """How many blocks of ``module`` (g_s_blocks, g_a_blocks) a state dict holds."""
+    return len({k.split(".")[1] for k in tensors if k.startswith(module + ".")})
+
+
 def _own_tensors(path) -> dict:
     """The tensors a checkpoint or weights file holds itself. A variant stored against phase5 holds
     its context networks itself, so they load even after phase5 was re-exported (the usual order:
@@ -293,15 +299,17 @@ def main(argv=None) -> int:
     save = Path(a.save_path)
     save.mkdir(parents=True, exist_ok=True)
 
-    cfg = config_from_args(a)
     state = None
     prior = None  # the training the --pretrain weights already had
     if a.resume and (save / "last.pt").exists():
         state = load_checkpoint(save / "last.pt")
-        cfg = ModelConfig.from_dict(state["config"])
+    src_ckpt = load_checkpoint(a.pretrain) if a.pretrain and state is None else None
+    for key, module in (("synthesis_blocks", "g_s_blocks"), ("analysis_blocks", "g_a_blocks")):
+        if getattr(a, key) is None:  # a variant fine-tuned on a grown backbone keeps its blocks
+            setattr(a, key, _blocks_in(src_ckpt["model"], module) if src_ckpt else 0)
+    cfg = config_from_args(a) if state is None else ModelConfig.from_dict(state["config"])
     model = WaveletCodecModel(cfg).to(device).to(memory_format=torch.channels_last)
-    if a.pretrain and state is None:
-        src_ckpt = load_checkpoint(a.pretrain)
+    if src_ckpt is not None:
         prior = lineage(a.pretrain, src_ckpt)
         usable = _usable(src_ckpt["model"], model)
         model.load_state_dict(usable, strict=False)

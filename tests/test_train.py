@@ -484,6 +484,13 @@ def test_analysis_blocks_grow_the_encoder_and_train_with_the_decoder_frozen(fold
     _load_cached.cache_clear()
     codec = load_codec("phase5")
     assert codec.cfg.analysis_blocks == 1
+    # A variant fine-tuned on the grown backbone (no block flag given) keeps its blocks.
+    ft = tmp_path / "ft"
+    assert train.main(args + ["--save_path", str(ft), "--variant", "phase5-light", "--pretrain",
+                              str(wdir / "phase5.safetensors"), "--freeze_except", "enhanced_context"]) == 0
+    c = train.load_checkpoint(ft / "last.pt")
+    assert c["config"]["analysis_blocks"] == 1 and torch.equal(c["model"]["g_a_blocks.0.conv2.weight"],
+                                                               b["g_a_blocks.0.conv2.weight"])
     img = sample_crop(64, 80)
     enc = codec.encode(img, 0.013)
     assert (codec.decode(enc.data).image == enc.recon).all()
