@@ -12,6 +12,8 @@ limited by the transforms (their size and training), not by the entropy model or
 The "BD-rate vs first" row is the ship rule made mechanical (see the README's training section):
 each column's Bjontegaard rate against the first column over the lambdas both have; negative means
 fewer bits for the same PSNR. Ship a run only when it is below zero here, never by looking at Kodak.
+With --gate the exit status says it (0: every later column is below zero as shown, to 0.01 %; 3: not,
+or no figure), so a script that chains training and `make reship` need not read the table.
 """
 
 from __future__ import annotations
@@ -65,15 +67,27 @@ def unquantized_psnr(model: WaveletCodecModel, dataset: str) -> float:
     return sum(psnrs) / len(psnrs)
 
 
+def bd_rate_of(anchor: dict[float, tuple[float, float]], test: dict[float, tuple[float, float]]) -> float:
+    """BD-rate (%) of `test` against `anchor` over their common lambdas; WcsError when there is none."""
+    lams = sorted(set(anchor) & set(test))
+    return bd_rate([anchor[lam][0] for lam in lams], [anchor[lam][1] for lam in lams],
+                   [test[lam][0] for lam in lams], [test[lam][1] for lam in lams])
+
+
 def bd_rate_cell(anchor: dict[float, tuple[float, float]], test: dict[float, tuple[float, float]]) -> str:
     """BD-rate of `test` against `anchor` over their common lambdas, or why there is none."""
-    lams = sorted(set(anchor) & set(test))
     try:
-        value = bd_rate([anchor[lam][0] for lam in lams], [anchor[lam][1] for lam in lams],
-                        [test[lam][0] for lam in lams], [test[lam][1] for lam in lams])
+        return f"{bd_rate_of(anchor, test):+.2f} %"
     except WcsError as e:  # too few lambdas, curves that do not overlap or do not rise
         return f"- ({e})"
-    return f"{value:+.2f} %"
+
+
+def ahead(anchor: dict[float, tuple[float, float]], test: dict[float, tuple[float, float]]) -> bool:
+    """The ship rule: a BD-rate below zero as the table shows it (so -0.00 % is not ahead)."""
+    try:
+        return round(bd_rate_of(anchor, test), 2) < 0
+    except WcsError:
+        return False
 
 
 def main(argv=None) -> int:
@@ -81,7 +95,11 @@ def main(argv=None) -> int:
     p.add_argument("checkpoints", nargs="+")
     p.add_argument("--dataset", default=str(Path(__file__).resolve().parent.parent.parent / "shared/data/dev"))
     p.add_argument("--lambdas", type=float, nargs="+")
+    p.add_argument("--gate", action="store_true",
+                   help="exit with status 3 unless every later checkpoint is ahead of the first by BD-rate")
     a = p.parse_args(argv)
+    if a.gate and len(a.checkpoints) < 2:
+        p.error("--gate needs two checkpoints or more: the first is the one to beat")
     models = [load(path, a.lambdas) for path in a.checkpoints]  # each read once for both measures
     rows = [figures(model, a.dataset, a.lambdas) for model in models]
     lams = sorted(rows[0])
@@ -94,6 +112,9 @@ def main(argv=None) -> int:
         print("| BD-rate vs first | - | " + " | ".join(bd_rate_cell(rows[0], r) for r in rows[1:]) + " |")
     ceilings = [unquantized_psnr(model, a.dataset) for model in models]
     print("| no quantization | " + " | ".join(f"{c:.2f} dB" for c in ceilings) + " |")
+    if a.gate and not all(ahead(rows[0], r) for r in rows[1:]):
+        print("gate: not ahead of the first by BD-rate: do not ship")
+        return 3
     return 0
 
 

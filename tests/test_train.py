@@ -314,6 +314,11 @@ def test_dev_check_compares_checkpoints_per_lambda(folder, tmp_path, capsys):
     # rate, so the cell says why there is no figure; the arithmetic is tested on a real-looking table below).
     bd = [line for line in out.splitlines() if line.startswith("| BD-rate")]
     assert bd == [f"| BD-rate vs first | - | {dev_check.bd_rate_cell(figs, figs)} |"]
+    # --gate: a checkpoint is never ahead of itself, so the ship rule's exit status says no.
+    assert dev_check.main([ckpt, ckpt, "--dataset", str(folder), "--lambdas", "0.0025", "0.05", "--gate"]) == 3
+    assert "do not ship" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        dev_check.main([ckpt, "--dataset", str(folder), "--gate"])
     with pytest.raises(SystemExit, match="not trained for lambda"):
         dev_check.load(ckpt, [0.1])
     # Shipped weights (config from the manifest) give the figures of the checkpoint they came from.
@@ -337,6 +342,14 @@ def test_dev_check_bd_rate_cell_reads_the_table_like_the_ship_rule():
     after = dict(zip(lams + (0.1,), [(0.243, 30.00), (0.286, 30.57), (0.381, 31.67), (0.492, 32.56),
                                      (0.620, 33.28), (0.779, 33.85), (1.0, 34.2)]))
     assert dev_check.bd_rate_cell(before, after) == "-0.44 %"
+    assert dev_check.ahead(before, after) and not dev_check.ahead(after, before)
+    # This session's encoder-blocks screen: +0.26 %, behind (a table a grep for "| -" had passed).
+    enc = dict(zip(lams, [(0.243, 29.99), (0.287, 30.59), (0.383, 31.65), (0.493, 32.57), (0.621, 33.29),
+                          (0.781, 33.86)]))
+    base = dict(zip(lams, [(0.243, 29.99), (0.286, 30.58), (0.381, 31.67), (0.492, 32.56), (0.620, 33.28),
+                           (0.779, 33.86)]))
+    assert dev_check.bd_rate_cell(base, enc).startswith("+") and not dev_check.ahead(base, enc)
+    assert not dev_check.ahead(base, base)
     # Too few common lambdas to integrate: the cell says why instead of a number.
     cell = dev_check.bd_rate_cell(anchor, {0.05: (0.7, 33.8)})
     assert cell.startswith("- (") and "at least 2 points" in cell
