@@ -107,16 +107,22 @@ def test_freeze_except_trains_only_named_modules(folder, tmp_path):
     assert json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["model_id"] == "wcs-phase5-s1-b1"
 
 
-def test_synthesis_blocks_added_to_a_trained_model_train_alone_and_ship(folder, tmp_path, monkeypatch):
-    args = ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "2",
-            "--patch-size", "64", "--num-workers", "0", "--iterations", "2"]
-    base = tmp_path / "base"
+GROW_ARGS = ["--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "2", "--patch-size", "64",
+             "--num-workers", "0", "--iterations", "2"]
+
+
+def _train_then_grow(folder, tmp_path, grow_flags):
+    """Train a tiny model 2 steps, then 2 more with ``grow_flags`` (new blocks, --freeze_except):
+    the first run's tensors, the grown checkpoint and where it is."""
+    args = ["--train_dataset", str(folder)] + GROW_ARGS
+    base, grown = tmp_path / "base", tmp_path / "grown"
     assert train.main(args + ["--save_path", str(base)]) == 0
-    grown = tmp_path / "grown"
-    assert train.main(args + ["--save_path", str(grown), "--pretrain", str(base / "last.pt"), "--synthesis_blocks", "1",
-                              "--freeze_except", "g_s_blocks"]) == 0
-    a = train.load_checkpoint(base / "last.pt")["model"]
-    ckpt = train.load_checkpoint(grown / "last.pt")
+    assert train.main(args + ["--save_path", str(grown), "--pretrain", str(base / "last.pt")] + grow_flags) == 0
+    return train.load_checkpoint(base / "last.pt")["model"], train.load_checkpoint(grown / "last.pt"), grown
+
+
+def test_synthesis_blocks_added_to_a_trained_model_train_alone_and_ship(folder, tmp_path, monkeypatch):
+    a, ckpt, grown = _train_then_grow(folder, tmp_path, ["--synthesis_blocks", "1", "--freeze_except", "g_s_blocks"])
     b = ckpt["model"]
     assert ckpt["config"]["synthesis_blocks"] == 1
     changed = {k.split(".")[0] for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])}
@@ -475,15 +481,8 @@ def test_a_finished_run_gives_sigterm_back(folder, tmp_path):
 
 
 def test_analysis_blocks_grow_the_encoder_and_train_with_the_decoder_frozen(folder, tmp_path, monkeypatch):
-    args = ["--train_dataset", str(folder), "--variant", "phase5", "--N", "8", "--M", "16", "--batch-size", "2",
-            "--patch-size", "64", "--num-workers", "0", "--iterations", "2"]
-    base = tmp_path / "base"
-    assert train.main(args + ["--save_path", str(base)]) == 0
-    grown = tmp_path / "grown"
-    assert train.main(args + ["--save_path", str(grown), "--pretrain", str(base / "last.pt"), "--analysis_blocks", "1",
-                              "--freeze_except", "g_a", "g_a_blocks", "h_a"]) == 0
-    a = train.load_checkpoint(base / "last.pt")["model"]
-    ckpt = train.load_checkpoint(grown / "last.pt")
+    a, ckpt, grown = _train_then_grow(folder, tmp_path,
+                                      ["--analysis_blocks", "1", "--freeze_except", "g_a", "g_a_blocks", "h_a"])
     b = ckpt["model"]
     assert ckpt["config"]["analysis_blocks"] == 1
     changed = {k.split(".")[0] for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])}
@@ -499,8 +498,9 @@ def test_analysis_blocks_grow_the_encoder_and_train_with_the_decoder_frozen(fold
     assert codec.cfg.analysis_blocks == 1
     # A variant fine-tuned on the grown backbone (no block flag given) keeps its blocks.
     ft = tmp_path / "ft"
-    assert train.main(args + ["--save_path", str(ft), "--variant", "phase5-light", "--pretrain",
-                              str(wdir / "phase5.safetensors"), "--freeze_except", "enhanced_context"]) == 0
+    ft_args = ["--save_path", str(ft), "--variant", "phase5-light", "--pretrain", str(wdir / "phase5.safetensors"),
+               "--freeze_except", "enhanced_context"]
+    assert train.main(["--train_dataset", str(folder)] + GROW_ARGS + ft_args) == 0
     c = train.load_checkpoint(ft / "last.pt")
     assert c["config"]["analysis_blocks"] == 1 and torch.equal(c["model"]["g_a_blocks.0.conv2.weight"],
                                                                b["g_a_blocks.0.conv2.weight"])
