@@ -30,10 +30,9 @@ class ModelConfig:
             raise ValueError(f"context must be one of {CONTEXTS}, got {self.context!r}")
         if self.context != "raster" and self.groups not in (1, 2, 4):
             raise ValueError(f"checkerboard groups must be 1, 2 or 4, got {self.groups}")
-        if not 0 <= self.synthesis_blocks <= 8:
-            raise ValueError(f"synthesis blocks must be 0 to 8, got {self.synthesis_blocks}")
-        if not 0 <= self.analysis_blocks <= 8:
-            raise ValueError(f"analysis blocks must be 0 to 8, got {self.analysis_blocks}")
+        for name in ("synthesis_blocks", "analysis_blocks"):
+            if not 0 <= getattr(self, name) <= 8:
+                raise ValueError(f"{name.replace('_', ' ')} must be 0 to 8, got {getattr(self, name)}")
         object.__setattr__(self, "lambdas", tuple(float(v) for v in self.lambdas))
 
     @property
