@@ -349,7 +349,7 @@ def test_dev_check_bd_rate_cell_reads_the_table_like_the_ship_rule():
                                      (0.620, 33.28), (0.779, 33.85), (1.0, 34.2)]))
     assert dev_check.bd_rate_cell(before, after) == "-0.44 %"
     assert dev_check.ahead(before, after) and not dev_check.ahead(after, before)
-    # This session's encoder-blocks screen: +0.26 %, behind (a table a grep for "| -" had passed).
+    # The encoder-blocks screen of 2026-12-06: +0.26 %, behind (a table a grep for "| -" had passed).
     enc = dict(zip(lams, [(0.243, 29.99), (0.287, 30.59), (0.383, 31.65), (0.493, 32.57), (0.621, 33.29),
                           (0.781, 33.86)]))
     base = dict(zip(lams, [(0.243, 29.99), (0.286, 30.58), (0.381, 31.67), (0.492, 32.56), (0.620, 33.28),
