@@ -138,7 +138,9 @@ def test_refine_benchmark_reports_cost_against_the_plain_encoder(tmp_path, capsy
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     img = tmp_path / "crop.png"
-    Image.fromarray(sample_crop(64, 96)).save(img)
+    # 96x128, not 64x96: on a 563-byte file the kept iterate (chosen on the relaxed loss) can cost 0.02 % more
+    # in real bytes, as the 140,746-step weights showed; at 96x128 6 steps gain about 1.5 %.
+    Image.fromarray(sample_crop(96, 128)).save(img)
     out = tmp_path / "rows.json"
     assert bench.main(["--image", str(img), "--steps", "0", "6", "--lambdas", "0.05", "--out", str(out)]) == 0
     plain, refined = json.loads(out.read_text())
