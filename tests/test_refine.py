@@ -138,9 +138,9 @@ def test_refine_benchmark_reports_cost_against_the_plain_encoder(tmp_path, capsy
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     img = tmp_path / "crop.png"
-    # The crop and steps of test_shipped_weights_code_a_real_crop_better: on a file of about 1 kB, 6 steps
-    # moved the latent too little to change a symbol with the 150,847-step weights (the same bytes), and
-    # the kept iterate, chosen on the relaxed loss, can cost a little more in real bytes.
+    # The crop and steps of test_shipped_weights_code_a_real_crop_better. Not 96x128 with 6 steps: with the
+    # 150,847-step weights those steps changed no symbol of its 1 kB file (equal cost), and on so small a
+    # file the kept iterate, chosen on the relaxed loss, can cost a little more in real bytes.
     Image.fromarray(sample_crop(128, 128)).save(img)
     out = tmp_path / "rows.json"
     assert bench.main(["--image", str(img), "--steps", "0", "12", "--lambdas", "0.05", "--out", str(out)]) == 0
