@@ -98,6 +98,9 @@ def main(argv=None) -> int:
 
     if a.refine < 0:
         p.error("--refine must be 0 or more")
+    if Path(a.out).exists() and not a.overwrite:
+        # say so now, not after an evaluation that can take half an hour
+        p.error(f"{a.out} already exists (pass --overwrite to replace it)")
     if a.refine and a.record:
         p.error("--record stores the plain encoder's figures; run it without --refine")
     res = evaluate(a.variant, files, a.lambdas, a.device, show, a.refine)

@@ -114,7 +114,7 @@ def tiny_weights(tmp_path, monkeypatch):
     _load_cached.cache_clear()
 
 
-def test_cli_and_eval_take_refine_steps(tiny_weights, tmp_path, capsys):
+def test_cli_and_eval_take_refine_steps(tiny_weights, tmp_path, capsys, monkeypatch):
     img = tmp_path / "in.png"
     Image.fromarray(sample_crop(40, 56)).save(img)
     assert cli(["encode", str(img), "-o", str(tmp_path / "x.wcs"), "--refine", "3"]) == 0
@@ -127,6 +127,13 @@ def test_cli_and_eval_take_refine_steps(tiny_weights, tmp_path, capsys):
     assert len(res["per_image"]) == 2  # in.png and x.png
     with pytest.raises(SystemExit):  # the manifest holds the plain encoder's figures only
         wcs_eval.main(["--dataset", str(tmp_path), "--refine", "2", "--record", "--out", str(tmp_path / "e2.json")])
+    # An existing --out is refused before any image is coded, not after the whole run; the file stays as it was.
+    before = out.read_bytes()
+    calls = []
+    monkeypatch.setattr(wcs_eval, "evaluate", lambda *a, **k: calls.append(a))
+    with pytest.raises(SystemExit):
+        wcs_eval.main(["--dataset", str(tmp_path), "--lambdas", "0.05", "--refine", "2", "--out", str(out)])
+    assert "already exists" in capsys.readouterr().err and calls == [] and out.read_bytes() == before
 
 
 def test_refine_benchmark_reports_cost_against_the_plain_encoder(tmp_path, capsys):
