@@ -59,13 +59,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _encode(a) -> int:
     from .codec import load_codec
-    from .images import load_image, save_png_atomic, write_atomic
+    from .images import load_image, refuse_existing, save_png_atomic, write_atomic
     from .metrics import psnr
 
     out = Path(a.output)
-    for target in filter(None, (out, a.recon and Path(a.recon))):
-        if target.exists() and not a.overwrite:
-            raise WcsError(f"{target} already exists; pass --overwrite to replace it")
+    refuse_existing(out, a.recon, overwrite=a.overwrite)
     rgb = load_image(a.image)
     res = load_codec(a.variant, a.device).encode(rgb, a.lam, refine=a.refine)
     write_atomic(out, res.data, overwrite=a.overwrite)
@@ -87,11 +85,10 @@ def _encode(a) -> int:
 
 def _decode(a) -> int:
     from .codec import decode
-    from .images import save_png_atomic
+    from .images import refuse_existing, save_png_atomic
 
     out = Path(a.output)
-    if out.exists() and not a.overwrite:
-        raise WcsError(f"{out} already exists; pass --overwrite to replace it")
+    refuse_existing(out, overwrite=a.overwrite)
     data = _read(a.input)
 
     def show(step):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .codec import load_codec
-from .images import load_image, write_atomic
+from .images import load_image, refuse_existing, write_atomic
 from .models import LAMBDAS, VARIANTS
 from .train import IMAGE_EXT
 
@@ -98,9 +98,10 @@ def main(argv=None) -> int:
 
     if a.refine < 0:
         p.error("--refine must be 0 or more")
-    if Path(a.out).exists() and not a.overwrite:
-        # say so now, not after an evaluation that can take half an hour
-        p.error(f"{a.out} already exists (pass --overwrite to replace it)")
+    try:
+        refuse_existing(a.out, overwrite=a.overwrite)  # now, not after an evaluation of half an hour
+    except FileExistsError as exc:
+        p.error(str(exc))
     if a.refine and a.record:
         p.error("--record stores the plain encoder's figures; run it without --refine")
     res = evaluate(a.variant, files, a.lambdas, a.device, show, a.refine)

@@ -122,11 +122,19 @@ def _png_bytes(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def refuse_existing(*paths: str | os.PathLike | None, overwrite: bool = False) -> None:
+    """Raise FileExistsError for the first path (None skipped) that exists, unless overwrite.
+
+    Commands call it before their slow work too, so that a refusal comes at once, not after it."""
+    for path in paths:
+        if path and Path(path).exists() and not overwrite:
+            raise FileExistsError(f"{path} already exists (pass --overwrite to replace it)")
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
     """Write bytes to path atomically; refuse to replace an existing file unless overwrite."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists (pass --overwrite to replace it)")
+    refuse_existing(path, overwrite=overwrite)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:

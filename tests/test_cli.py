@@ -70,6 +70,11 @@ def test_refuses_to_overwrite(weights, image, tmp_path, capsys):
     code, _, err = run(capsys, "encode", image, "-o", wcs)
     assert code == 1 and "already exists" in err
     assert wcs.read_bytes() == b"precious"
+    recon = tmp_path / "mine.png"  # an existing --recon is refused before anything is written
+    recon.write_bytes(b"mine")
+    code, _, err = run(capsys, "encode", image, "-o", tmp_path / "y.wcs", "--recon", recon)
+    assert code == 1 and "already exists" in err
+    assert recon.read_bytes() == b"mine" and not (tmp_path / "y.wcs").exists()
 
 
 @pytest.mark.parametrize(
