@@ -70,7 +70,8 @@ def main(argv=None) -> int:
         if frozen_backbone:  # fine-tuned context networks: say how long the backbone trained
             info["training"]["backbone"] = hist
         else:  # the same weights trained further: the totals are what the weights have seen
-            info["training"]["continued_from"] = hist
+            # "from" may be reworded for readers; "lineage" keeps the checkpoint chain that _marks matches.
+            info["training"]["continued_from"] = {**hist, "lineage": hist["from"]}
             info["training"]["total_iterations"] = prior["iterations"] + ckpt["step"]
             info["training"]["total_wall_hours"] = round((prior["wall_seconds"] + ckpt.get("wall_seconds", 0.0)) / 3600, 2)
     out = Path(a.out) if a.out else weights_dir()
@@ -110,8 +111,10 @@ def _marks(entry: dict) -> list[str]:
     which stays the same whatever path that checkpoint has since been moved to."""
     t = entry.get("training", {})
     marks = [entry["model_id"]] if entry.get("model_id") else []
-    if t.get("iterations") and (t.get("continued_from") or {}).get("from"):
-        marks.append(" " + continued(int(t["iterations"]), t["continued_from"]["from"]))
+    cf = t.get("continued_from") or {}
+    source = cf.get("lineage") or cf.get("from")
+    if t.get("iterations") and source:
+        marks.append(" " + continued(int(t["iterations"]), source))
     return marks
 
 

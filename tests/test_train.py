@@ -395,7 +395,11 @@ def test_export_records_the_schedule_history_and_lambda_weights(folder, tmp_path
     a_, b_, c_ = (str(tmp_path / r / "last.pt") for r in "abc")
     assert d["prior"]["iterations"] == 4
     assert d["prior"]["source"] == f"{c_} (1 step on from {b_} (1 step on from {a_}))"
-    # That chain passes through the shipped checkpoint (1 step on from a), though not by its id.
+    # That chain passes through the shipped checkpoint (1 step on from a), though not by its id, and
+    # still does once "from" is reworded for readers: the match uses the recorded lineage.
+    m = json.loads((wdir / "manifest.json").read_text())
+    m["models"]["phase5"]["training"]["continued_from"]["from"] = "the fp32 checkpoint of run a"
+    (wdir / "manifest.json").write_text(json.dumps(m))
     assert export.main([str(tmp_path / "d" / "last.pt"), "--variant", "phase5", "--out", str(wdir),
                         "--schedule", "Here: 2 steps."]) == 0
     t = json.loads((wdir / "manifest.json").read_text())["models"]["phase5"]["training"]
