@@ -8,8 +8,10 @@ import torch
 from torch import nn
 
 from .._compat import compressai  # noqa: F401  (CompressAI importable on CPU-only torch)
-from compressai.layers import GDN, ResidualBlock
+from compressai.layers import ResidualBlock
 
+from ..nn.gdn import LeanGDN as GDN  # CompressAI's GDN, with a leaner inference path
+from ..nn.subpixel import SubpixelConvTranspose2d
 from ..nn.weconv import WeConv
 
 
@@ -36,7 +38,8 @@ def synthesis(N: int, M: int, simple: bool) -> nn.Module:
         deconv(M, N), GDN(N, inverse=True), WeConv(N, simple),
         deconv(N, N), GDN(N, inverse=True), WeConv(N, simple),
         deconv(N, N), GDN(N, inverse=True),
-        deconv(N, 3),
+        # Full resolution, 3 channels: at inference a conv + pixel shuffle, far faster on CPU.
+        SubpixelConvTranspose2d(N, 3, 5),
     )
 
 
