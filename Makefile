@@ -28,6 +28,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_decode.py
+	$(BIN)/python benchmarks/bench_synthesis.py
 
 bench-refine: setup
 	$(BIN)/python benchmarks/bench_refine.py --out results/bench_refine.json
