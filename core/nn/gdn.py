@@ -2,9 +2,11 @@
 
 GDN is y = x * sqrt(beta + gamma @ x^2) (inverse) or x / sqrt(...) per pixel. CompressAI computes it
 with four full-size temporaries; at g_s's half resolution (64 channels, a quarter of the picture's
-pixels) allocating them costs more than the arithmetic. For channels-last input (the codec's layout) the
-1x1 convolution is one matrix product over the pixels, and the square root and the product can be done
-in place: the same numbers in about half the time at that size on CPU (``benchmarks/bench_synthesis.py``).
+pixels) allocating them can cost as much as the arithmetic. For channels-last input (the codec's layout)
+the 1x1 convolution is one matrix product over the pixels, and the square root and the product are done
+in place: the same numbers with two temporaries fewer. What that saves varies with the machine and the
+thread count (``benchmarks/bench_synthesis.py`` prints it per layer): from nothing to a quarter of the
+layer's time with two threads here, and g_s's speed-up fell from about 1.25x to 1.11x without it.
 Training keeps CompressAI's forward; the parameters and state dict are CompressAI's.
 """
 
