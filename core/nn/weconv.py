@@ -51,7 +51,8 @@ class WeConv(nn.Module):
     def _folded_forward(self, x: torch.Tensor) -> torch.Tensor:
         """The same function with the DWT folded into the first convolution and the inverse DWT into
         the last, on ``pixel_unshuffle``'d features: no band tensors to slice, concatenate and
-        interleave, which took most of the block's time (about a third of it is left on CPU)."""
+        interleave, which took much of the block's time (the folded block takes 35-65 % of it on CPU, less
+        with one thread than with two: ``benchmarks/bench_synthesis.py``)."""
         first, middle, last = self._folded(x)
         out = F.conv2d(F.pixel_unshuffle(x, 2), *first)
         for layer in middle:
