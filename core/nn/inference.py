@@ -30,6 +30,16 @@ def inference_only(module: nn.Module, x: torch.Tensor) -> bool:
     return not (torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in module.parameters())))
 
 
+def derived(module: nn.Module, like: torch.Tensor, make):
+    """``make()``'s result (weights derived from the module's parameters for inputs like ``like``),
+    made again only when :func:`weights_key` changes; kept in ``module._cache`` as (key, result)."""
+    key = weights_key(module, like)
+    if module._cache is None or module._cache[0] != key:
+        with torch.no_grad():
+            module._cache = (key, make())
+    return module._cache[1]
+
+
 def weights_key(module: nn.Module, like: torch.Tensor) -> tuple:
     """Changes whenever a parameter is replaced or written in place (``load_state_dict``, ``.to``), or
     the input's device, dtype or layout changes: a cache of derived weights keyed on it stays true."""

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .inference import inference_only, weights_key
+from .inference import derived, inference_only
 
 
 def subpixel_weights(weight: torch.Tensor, bias: torch.Tensor | None, kernel: int, padding: int):
@@ -53,20 +53,16 @@ class SubpixelConvTranspose2d(nn.ConvTranspose2d):
                          output_padding=1)
         self._cache: tuple | None = None
 
-    def _derived(self, like: torch.Tensor):
-        w, b = self.weight, self.bias
-        key = weights_key(self, like)
-        if self._cache is None or self._cache[0] != key:
-            with torch.no_grad():
-                cw, cb = subpixel_weights(w.to(like.dtype), None if b is None else b.to(like.dtype),
-                                          self.kernel_size[0], self.padding[0])
-                if key[-1]:  # the input's layout: oneDNN picks its faster kernels when both match
-                    cw = cw.contiguous(memory_format=torch.channels_last)
-            self._cache = (key, cw, cb)
-        return self._cache[1], self._cache[2]
+    def _subpixel(self, like: torch.Tensor):
+        b = self.bias
+        cw, cb = subpixel_weights(self.weight.to(like.dtype), None if b is None else b.to(like.dtype),
+                                  self.kernel_size[0], self.padding[0])
+        if like.is_contiguous(memory_format=torch.channels_last):  # oneDNN's faster kernels want both alike
+            cw = cw.contiguous(memory_format=torch.channels_last)
+        return cw, cb
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
         if output_size is not None or not inference_only(self, x):
             return super().forward(x, output_size)
-        cw, cb = self._derived(x)
+        cw, cb = derived(self, x, lambda: self._subpixel(x))
         return F.pixel_shuffle(F.conv2d(x, cw, cb, padding=(self.kernel_size[0] - 1) // 4), 2)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .dwt import haar_dwt, haar_idwt
-from .inference import inference_only, weights_key
+from .inference import derived, inference_only
 
 #: HAAR[k, s]: band k (LL, LH, HL, HH) of a 2x2 block from its sample s (row-major), as in haar_dwt.
 #: Symmetric and its own inverse, so it also gives sample s from the bands.
@@ -53,18 +53,11 @@ class WeConv(nn.Module):
         the last, on ``pixel_unshuffle``'d features: no band tensors to slice, concatenate and
         interleave, which took much of the block's time (the folded block takes 35-65 % of it on CPU, less
         with one thread than with two: ``benchmarks/bench_synthesis.py``)."""
-        first, middle, last = self._folded(x)
+        first, middle, last = derived(self, x, lambda: self._fold(x.dtype))
         out = F.conv2d(F.pixel_unshuffle(x, 2), *first)
         for layer in middle:
             out = layer(out)
         return x + F.pixel_shuffle(F.conv2d(out, *last), 2)
-
-    def _folded(self, like: torch.Tensor):
-        key = weights_key(self, like)
-        if self._cache is None or self._cache[0] != key:
-            with torch.no_grad():
-                self._cache = (key, *self._fold(like.dtype))
-        return self._cache[1:]
 
     def _fold(self, dtype: torch.dtype):
         """Weights on pixel_unshuffle's channel order (channel c's sample s at 4c+s) instead of the
