@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.codec import load_codec  # noqa: E402
 from core.images import load_image  # noqa: E402
+from core.models.wavelet_codec import pad_to_multiple  # noqa: E402
 from core.nn.inference import original_paths  # noqa: E402
 
 
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
     img = load_image(a.image)
     x = torch.from_numpy(img.copy()).permute(2, 0, 1)[None].float().div(255)
     h, w = x.shape[-2:]
-    x = nn.functional.pad(x, (0, -w % 64, 0, -h % 64)).contiguous(memory_format=torch.channels_last)
+    x = pad_to_multiple(x).contiguous(memory_format=torch.channels_last)  # as the codec pads
     with torch.no_grad():
         y = torch.round(model.analyze(x))
         runs = {"g_a": (model.analyze, x), "g_s": (model.synthesize, y)}
