@@ -91,7 +91,12 @@ reship: setup
 	$(MAKE) $(addprefix export-,$(filter-out phase4,$(FT_VARIANTS))) export-phase4
 	OMP_NUM_THREADS=1 $(MAKE) -j2 eval-phase4 eval-phase5 $(addprefix eval-,$(filter-out phase4,$(FT_VARIANTS)))
 
-.PHONY: train-backbone reship
+# After a reship: each variant against the weights it replaced (from the manifest) and the transforms'
+# Kodak ceiling, into results/kodak_progress.md.
+progress: setup
+	$(BIN)/python benchmarks/kodak_progress.py --ceiling
+
+.PHONY: train-backbone reship progress
 
 .PHONY: bundle bundle-check bundle-screenshot
 
