@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from core.codec import DEFAULT_VARIANT, load_codec  # noqa: E402
+from core.codec import DEFAULT_VARIANT, _to_rgb8, load_codec  # noqa: E402
 from core.errors import WcsError  # noqa: E402
 from core.images import load_image, write_atomic  # noqa: E402
 from core.manifest import read_manifest, weights_dir  # noqa: E402
@@ -67,8 +67,8 @@ def transform_ceiling(model, images: list[Path]) -> float:
         img = load_image(path)
         x = torch.from_numpy(img.copy()).permute(2, 0, 1)[None].float().div(255)
         h, w = x.shape[-2:]
-        x_hat = model.synthesize(model.analyze(pad_to_multiple(x)))[..., :h, :w].clamp(0, 1)
-        values.append(psnr(img, (x_hat[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)))
+        x_hat = model.synthesize(model.analyze(pad_to_multiple(x)))
+        values.append(psnr(img, _to_rgb8(x_hat, h, w)))  # cropped and rounded as the codec delivers
     return float(np.mean(values))
 
 
